@@ -50,12 +50,14 @@ type AzureIdentitySpec struct {
 	// ResourceID is the ARM resource ID of the user-assigned managed identity
 	// (type 0), /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="self.matches('(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\\\\.managedidentity/userassignedidentities/[^/]+$')",message="must be the ARM ID of a user-assigned managed identity: /subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name> (az identity show --query id)"
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.matches('(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\\\\.managedidentity/userassignedidentities/[^/]+$')",messageExpression="'\"' + self + '\" is not the ARM ID of a user-assigned managed identity; use /subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name> (az identity show -g <group> -n <name> --query id)'"
 	ResourceID string `json:"resourceID,omitempty"`
 
 	// ClientID is the client (application) ID of the identity, a GUID.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')",message="must be the identity's client ID, a GUID such as 00000000-0000-0000-0000-000000000000 (az identity show --query clientId)"
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')",messageExpression="'\"' + self + '\" is not a client ID; use the identity\\'s client ID, a GUID such as 00000000-0000-0000-0000-000000000000 (az identity show -g <group> -n <name> --query clientId)'"
 	ClientID string `json:"clientID,omitempty"`
 
 	// ClientPassword names the Secret that holds the client secret (type 1)

@@ -1,0 +1,38 @@
+// Package cli builds the podid command line. Each subcommand lives in its
+// own package under internal/cli with a NewCommand(ctx) constructor.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// NewRootCommand returns the podid command with its subcommands.
+func NewRootCommand(ctx context.Context) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "podid",
+		Short:         "Pod identity for Kubernetes on Azure, compatible with aad-pod-identity",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newVersionCommand())
+	return root
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the podid version",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := "(devel)"
+			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+				v = bi.Main.Version
+			}
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "podid", v)
+			return err
+		},
+	}
+}

@@ -1,0 +1,78 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Options configure mic. Defaults come from NewOptions.
+type Options struct {
+	// Kubeconfig is a kubeconfig path; empty means in-cluster or $KUBECONFIG.
+	Kubeconfig string
+	// MetricsAddr serves Prometheus /metrics; "0" turns it off.
+	MetricsAddr string
+	// ProbeAddr serves /healthz and /readyz; "0" turns it off.
+	ProbeAddr string
+	// LeaderElect makes replicas elect one active leader through a Lease.
+	LeaderElect bool
+	// LeaderElectionNamespace holds the Lease; empty means the pod's own.
+	LeaderElectionNamespace string
+	// LeaseDuration is how long a leader's claim lasts without renewal.
+	LeaseDuration time.Duration
+	// RenewDeadline is how long the leader tries to renew before giving up.
+	RenewDeadline time.Duration
+	// RetryPeriod is how often candidates try to take the lease.
+	RetryPeriod time.Duration
+	// QPS and Burst limit requests to the API server.
+	QPS   float32
+	Burst int
+}
+
+// LeaderElectionID names the Lease replicas compete for.
+const LeaderElectionID = "podid-mic"
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		MetricsAddr:   ":8888",
+		ProbeAddr:     ":8080",
+		LeaderElect:   true,
+		LeaseDuration: 15 * time.Second,
+		RenewDeadline: 10 * time.Second,
+		RetryPeriod:   2 * time.Second,
+		QPS:           200,
+		Burst:         400,
+	}
+}
+
+// AddFlags binds the options to flags.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path of a kubeconfig file; empty uses the in-cluster configuration or $KUBECONFIG.")
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Address of the Prometheus /metrics endpoint; 0 disables it.")
+	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address of the /healthz and /readyz endpoints; 0 disables them.")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect one active replica through a coordination.k8s.io Lease named "+LeaderElectionID+".")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the Lease; empty means the namespace mic runs in.")
+	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a leader's claim lasts without renewal; a standby takes over at most this long after the leader dies.")
+	fs.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", o.RenewDeadline, "How long the leader keeps trying to renew before it stops leading.")
+	fs.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", o.RetryPeriod, "How often candidates try to acquire or renew the Lease.")
+	fs.Float32Var(&o.QPS, "kube-api-qps", o.QPS, "Requests per second to the API server, sustained.")
+	fs.IntVar(&o.Burst, "kube-api-burst", o.Burst, "Requests to the API server allowed in a burst above --kube-api-qps.")
+}
+
+// Validate reports every option that cannot work, together.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.QPS <= 0 {
+		errs = append(errs, fmt.Errorf("--kube-api-qps must be positive, got %v", o.QPS))
+	}
+	if o.Burst < 1 {
+		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1, got %d", o.Burst))
+	}
+	if o.LeaderElect && !(o.RetryPeriod < o.RenewDeadline && o.RenewDeadline < o.LeaseDuration) {
+		errs = append(errs, fmt.Errorf("leader election needs --leader-elect-retry-period (%s) < --leader-elect-renew-deadline (%s) < --leader-elect-lease-duration (%s)", o.RetryPeriod, o.RenewDeadline, o.LeaseDuration))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,195 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podid/podid/config/crd"
+	"github.com/podid/podid/internal/controlplane"
+	"github.com/podid/podid/internal/kubeclient"
+	"github.com/podid/podid/internal/kwok"
+	"github.com/podid/podid/internal/proc"
+)
+
+// Options configure an Env.
+type Options struct {
+	// Nodes is how many fake nodes to create; 0 means none.
+	Nodes int
+	// NodeName names node i; nil means "node-<i>".
+	NodeName func(i int) string
+	// ProviderID gives node i's providerID; nil leaves it empty.
+	ProviderID func(i int) string
+	// Dir holds logs and state; empty means a new temporary folder that Stop
+	// removes.
+	Dir string
+}
+
+// Env is a running cluster.
+type Env struct {
+	Dir          string
+	ControlPlane *controlplane.ControlPlane
+	Config       *rest.Config
+	Scheme       *runtime.Scheme
+	Kube         kubernetes.Interface
+	Client       client.Client
+	Dynamic      dynamic.Interface
+	Nodes        []*corev1.Node
+
+	kwok      *proc.Process
+	removeDir bool
+}
+
+// Start brings up the cluster. On error nothing is left running.
+func Start(ctx context.Context, opts Options) (_ *Env, retErr error) {
+	env := &Env{Dir: opts.Dir, Scheme: kubeclient.Scheme()}
+	if env.Dir == "" {
+		dir, err := os.MkdirTemp("", "podid-testenv-")
+		if err != nil {
+			return nil, fmt.Errorf("create work folder: %w", err)
+		}
+		env.Dir, env.removeDir = dir, true
+	}
+	defer func() {
+		if retErr != nil {
+			env.Stop()
+		}
+	}()
+	bin, err := controlplane.EnsureBinaries(ctx, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	env.ControlPlane, err = controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: env.Dir})
+	if err != nil {
+		return nil, err
+	}
+	env.Config = env.ControlPlane.Config
+	if err := env.clients(); err != nil {
+		return nil, err
+	}
+	if err := crd.Install(ctx, env.Config); err != nil {
+		return nil, err
+	}
+	env.kwok, err = kwok.Start(kwok.Options{BinDir: bin, Kubeconfig: env.ControlPlane.Kubeconfig, Dir: env.Dir})
+	if err != nil {
+		return nil, err
+	}
+	if err := env.createNodes(ctx, opts); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+// StartT is Start for a test: it fails the test on error and stops the
+// cluster when the test ends.
+func StartT(t testing.TB, opts Options) *Env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	env, err := Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("start test cluster: %v", err)
+	}
+	t.Cleanup(env.Stop)
+	return env
+}
+
+// Stop ends kwok, the apiserver and etcd, and removes a temporary Dir.
+func (e *Env) Stop() {
+	if e.kwok != nil {
+		e.kwok.Stop(controlplane.DefaultStopGrace)
+	}
+	if e.ControlPlane != nil {
+		e.ControlPlane.Stop()
+	}
+	if e.removeDir {
+		_ = os.RemoveAll(e.Dir)
+	}
+}
+
+// PIDs lists every child process of the Env by name.
+func (e *Env) PIDs() map[string]int {
+	out := map[string]int{}
+	if e.ControlPlane != nil {
+		for k, v := range e.ControlPlane.PIDs() {
+			out[k] = v
+		}
+	}
+	if e.kwok != nil {
+		out["kwok"] = e.kwok.PID()
+	}
+	return out
+}
+
+func (e *Env) clients() error {
+	var err error
+	if e.Kube, err = kubernetes.NewForConfig(e.Config); err != nil {
+		return fmt.Errorf("create clientset: %w", err)
+	}
+	if e.Dynamic, err = dynamic.NewForConfig(e.Config); err != nil {
+		return fmt.Errorf("create dynamic client: %w", err)
+	}
+	if e.Client, err = client.New(e.Config, client.Options{Scheme: e.Scheme}); err != nil {
+		return fmt.Errorf("create controller-runtime client: %w", err)
+	}
+	return nil
+}
+
+func (e *Env) createNodes(ctx context.Context, opts Options) error {
+	for i := 0; i < opts.Nodes; i++ {
+		cidr, ip, err := kwok.Layout(i)
+		if err != nil {
+			return err
+		}
+		spec := kwok.NodeSpec{Name: fmt.Sprintf("node-%d", i), PodCIDR: cidr, InternalIP: ip}
+		if opts.NodeName != nil {
+			spec.Name = opts.NodeName(i)
+		}
+		if opts.ProviderID != nil {
+			spec.ProviderID = opts.ProviderID(i)
+		}
+		node, err := e.Kube.CoreV1().Nodes().Create(ctx, kwok.Node(spec), metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("create node %s: %w", spec.Name, err)
+		}
+		// The apiserver drops status on create; kwok reads addresses from it.
+		node.Status = kwok.Node(spec).Status
+		if node, err = e.Kube.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("set status of node %s: %w", spec.Name, err)
+		}
+		e.Nodes = append(e.Nodes, node)
+	}
+	return e.waitNodesReady(ctx)
+}
+
+func (e *Env) waitNodesReady(ctx context.Context) error {
+	for _, n := range e.Nodes {
+		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+			got, err := e.Kube.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			for _, c := range got.Status.Conditions {
+				if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			return fmt.Errorf("wait for kwok to make node %s Ready (log: %s): %w", n.Name, e.kwok.LogFile(), err)
+		}
+	}
+	return nil
+}
