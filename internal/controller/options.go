@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	podidv1 "github.com/podid/podid/api/v1"
 )
 
 // Options configure mic. Defaults come from NewOptions.
@@ -29,6 +31,14 @@ type Options struct {
 	// QPS and Burst limit requests to the API server.
 	QPS   float32
 	Burst int
+	// TokenMode is the cluster default, podidv1.TokenModeFederated or
+	// TokenModeNode; an identity may override it with an annotation.
+	TokenMode string
+	// ClusterWideBindings restores aad-pod-identity's default where a
+	// binding serves pods of every namespace.
+	ClusterWideBindings bool
+	// Workers is how many pods are reconciled at once.
+	Workers int
 }
 
 // LeaderElectionID names the Lease replicas compete for.
@@ -45,6 +55,8 @@ func NewOptions() *Options {
 		RetryPeriod:   2 * time.Second,
 		QPS:           200,
 		Burst:         400,
+		TokenMode:     podidv1.TokenModeFederated,
+		Workers:       16,
 	}
 }
 
@@ -60,6 +72,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", o.RetryPeriod, "How often candidates try to acquire or renew the Lease.")
 	fs.Float32Var(&o.QPS, "kube-api-qps", o.QPS, "Requests per second to the API server, sustained.")
 	fs.IntVar(&o.Burst, "kube-api-burst", o.Burst, "Requests to the API server allowed in a burst above --kube-api-qps.")
+	fs.StringVar(&o.TokenMode, "token-mode", o.TokenMode, "How node agents get tokens unless an identity's "+podidv1.TokenModeAnnotation+" annotation says otherwise: federated (exchange the agent's service-account token; no cloud writes, tokens in milliseconds) or node (aad-pod-identity's way: managed identities are added to the node's VM or VMSS).")
+	fs.BoolVar(&o.ClusterWideBindings, "cluster-wide-bindings", o.ClusterWideBindings, "Let a binding serve pods of every namespace, as aad-pod-identity did by default. Any pod that can set the aadpodidbinding label can then use any identity; identities annotated "+podidv1.BehaviorAnnotation+": "+podidv1.BehaviorNamespaced+" stay in their namespace.")
+	fs.IntVar(&o.Workers, "workers", o.Workers, "Pods reconciled at once.")
 }
 
 // Validate reports every option that cannot work, together.
@@ -70,6 +85,12 @@ func (o *Options) Validate() error {
 	}
 	if o.Burst < 1 {
 		errs = append(errs, fmt.Errorf("--kube-api-burst must be at least 1, got %d", o.Burst))
+	}
+	if o.TokenMode != podidv1.TokenModeFederated && o.TokenMode != podidv1.TokenModeNode {
+		errs = append(errs, fmt.Errorf("--token-mode must be %q or %q, got %q", podidv1.TokenModeFederated, podidv1.TokenModeNode, o.TokenMode))
+	}
+	if o.Workers < 1 {
+		errs = append(errs, fmt.Errorf("--workers must be at least 1, got %d", o.Workers))
 	}
 	if o.LeaderElect && !(o.RetryPeriod < o.RenewDeadline && o.RenewDeadline < o.LeaseDuration) {
 		errs = append(errs, fmt.Errorf("leader election needs --leader-elect-retry-period (%s) < --leader-elect-renew-deadline (%s) < --leader-elect-lease-duration (%s)", o.RetryPeriod, o.RenewDeadline, o.LeaseDuration))

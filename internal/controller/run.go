@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/podid/podid/internal/controller/assign"
 	"github.com/podid/podid/internal/controller/normalize"
 	"github.com/podid/podid/internal/kubeclient"
 )
@@ -52,11 +53,32 @@ func Run(ctx context.Context, opts *Options) error {
 	}); err != nil {
 		return fmt.Errorf("add readiness check: %w", err)
 	}
-	if err := normalize.Setup(mgr); err != nil {
+	if err := Register(ctx, mgr, opts); err != nil {
 		return err
 	}
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("run controller manager: %w", err)
 	}
 	return nil
+}
+
+// Register adds every mic controller to mgr. Tests use it to run mic's
+// controllers in-process against a test cluster.
+func Register(ctx context.Context, mgr ctrl.Manager, opts *Options) error {
+	if err := normalize.Setup(mgr); err != nil {
+		return err
+	}
+	recorder := mgr.GetEventRecorderFor("podid-mic")
+	pods := &assign.Reconciler{
+		Client:                  mgr.GetClient(),
+		Recorder:                recorder,
+		ClusterWide:             opts.ClusterWideBindings,
+		DefaultTokenMode:        opts.TokenMode,
+		MaxConcurrentReconciles: opts.Workers,
+	}
+	if err := pods.Setup(ctx, mgr); err != nil {
+		return err
+	}
+	bindings := &assign.BindingReconciler{Client: mgr.GetClient(), Recorder: recorder}
+	return bindings.Setup(mgr)
 }

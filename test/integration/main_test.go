@@ -10,7 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/podid/podid/internal/controller/normalize"
+	"github.com/podid/podid/internal/controller"
 	"github.com/podid/podid/internal/testenv"
 )
 
@@ -49,7 +49,9 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "create manager:", err)
 		return 1
 	}
-	if err := normalize.Setup(mgr); err != nil {
+	opts := controller.NewOptions()
+	opts.LeaderElect = false
+	if err := controller.Register(ctx, mgr, opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -1,0 +1,112 @@
+package assign
+
+import (
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	podidv1 "github.com/podid/podid/api/v1"
+)
+
+// Condition type and reasons on AzureAssignedIdentity status.
+const (
+	ConditionReady = "Ready"
+	// ReasonAssigned: the pod can get tokens for the identity.
+	ReasonAssigned = "Assigned"
+	// ReasonWaitingForCloud: the identity is being added to the node's VM
+	// or VMSS.
+	ReasonWaitingForCloud = "WaitingForCloudAssignment"
+)
+
+// build returns the AzureAssignedIdentity object for a, as it should be
+// stored: named and labelled as aad-pod-identity did, so its node agents
+// and scripts still find it.
+func build(a Assignment, needsCloud bool) *podidv1.AzureAssignedIdentity {
+	obj := &podidv1.AzureAssignedIdentity{
+		TypeMeta: metav1.TypeMeta{APIVersion: podidv1.GroupVersion.String(), Kind: podidv1.KindAzureAssignedIdentity},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      a.Name,
+			Namespace: a.Namespace,
+			Labels:    map[string]string{podidv1.NodeNameLabel: a.Pod.NodeName},
+		},
+		Spec: podidv1.AzureAssignedIdentitySpec{
+			AzureIdentityRef: identityRef(a.Identity),
+			AzureBindingRef:  bindingRefCopy(a.Binding),
+			Pod:              a.Pod.Name,
+			PodNamespace:     a.Pod.Namespace,
+			NodeName:         a.Pod.NodeName,
+		},
+	}
+	if needsCloud {
+		obj.Finalizers = []string{podidv1.AssignedIdentityFinalizer}
+	}
+	return obj
+}
+
+// identityRef copies what the node agent needs of an identity, without the
+// server-managed metadata that would make every copy differ.
+func identityRef(id *podidv1.AzureIdentity) *podidv1.AzureIdentity {
+	return &podidv1.AzureIdentity{
+		TypeMeta: metav1.TypeMeta{APIVersion: podidv1.GroupVersion.String(), Kind: podidv1.KindAzureIdentity},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: id.Name, Namespace: id.Namespace, UID: id.UID,
+			Annotations: id.Annotations,
+		},
+		Spec: *id.Spec.DeepCopy(),
+	}
+}
+
+func bindingRefCopy(b *podidv1.AzureIdentityBinding) *podidv1.AzureIdentityBinding {
+	return &podidv1.AzureIdentityBinding{
+		TypeMeta:   metav1.TypeMeta{APIVersion: podidv1.GroupVersion.String(), Kind: podidv1.KindAzureIdentityBinding},
+		ObjectMeta: metav1.ObjectMeta{Name: b.Name, Namespace: b.Namespace, UID: b.UID},
+		Spec:       b.Spec,
+	}
+}
+
+// specOutdated reports whether a stored assignment differs from the one
+// wanted in what the node agent reads.
+func specOutdated(have, want *podidv1.AzureAssignedIdentity) bool {
+	return !equality.Semantic.DeepEqual(have.Spec, want.Spec) ||
+		have.Labels[podidv1.NodeNameLabel] != want.Labels[podidv1.NodeNameLabel]
+}
+
+// wantStatus returns the status an assignment should have right after it is
+// written: Assigned when no cloud write is needed, Created otherwise (the
+// cloud worker moves it on).
+func wantStatus(have podidv1.AzureAssignedIdentityStatus, needsCloud bool, now metav1.Time, generation int64) podidv1.AzureAssignedIdentityStatus {
+	out := *have.DeepCopy()
+	cond := metav1.Condition{Type: ConditionReady, ObservedGeneration: generation}
+	if needsCloud {
+		if out.Status == podidv1.AssignedIDAssigned {
+			return out // the cloud worker already finished; keep its word
+		}
+		out.Status = podidv1.AssignedIDCreated
+		cond.Status, cond.Reason = metav1.ConditionFalse, ReasonWaitingForCloud
+		cond.Message = "The identity is being added to the node's VM or VMSS; the pod can get tokens once that is done."
+	} else {
+		out.Status = podidv1.AssignedIDAssigned
+		cond.Status, cond.Reason = metav1.ConditionTrue, ReasonAssigned
+		cond.Message = "The pod can get tokens for this identity; no cloud change is needed in this token mode."
+	}
+	setCondition(&out.Conditions, cond, now)
+	return out
+}
+
+// setCondition sets c in conds, keeping LastTransitionTime unless the
+// status flips.
+func setCondition(conds *[]metav1.Condition, c metav1.Condition, now metav1.Time) {
+	for i := range *conds {
+		old := &(*conds)[i]
+		if old.Type != c.Type {
+			continue
+		}
+		c.LastTransitionTime = old.LastTransitionTime
+		if old.Status != c.Status {
+			c.LastTransitionTime = now
+		}
+		*old = c
+		return
+	}
+	c.LastTransitionTime = now
+	*conds = append(*conds, c)
+}

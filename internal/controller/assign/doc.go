@@ -1,0 +1,23 @@
+// Package assign decides which pods get which identities. Desired is a pure
+// function from the cluster's pods, identities, bindings and exceptions to
+// the AzureAssignedIdentity objects that should exist, plus findings that
+// explain every pod, binding or identity that gets nothing and why. The
+// reconcilers gather the input from informer caches and write the result;
+// every rule lives here, where a table test can reach it.
+//
+// Rules, and where they differ from aad-pod-identity:
+//   - A binding's selector is compared for equality with the pod label
+//     aadpodidbinding (it is not a label selector).
+//   - A binding serves pods of its own namespace only. The old
+//     cross-namespace behaviour is a cluster option (ClusterWide), and even
+//     then an identity annotated aadpodidentity.k8s.io/Behavior: namespaced
+//     serves its own namespace only.
+//   - Pods on the host network get no assignment: the node agent cannot tell
+//     their requests from the node's own. Pods matched by an
+//     AzurePodIdentityException in their namespace get none either; their
+//     requests go to the node's IMDS.
+//   - Pods not yet on a node, finished, or being deleted get none.
+//   - Several bindings may give one pod several identities; the pod must
+//     then name one in each token request, so overlapping selectors are
+//     reported.
+package assign

@@ -1,0 +1,187 @@
+package assign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	podidv1 "github.com/podid/podid/api/v1"
+)
+
+// Reconciler keeps the AzureAssignedIdentity objects of each pod equal to
+// Desired. Its key is a pod; bindings, identities, exceptions and the
+// assignments themselves map to the pods they concern.
+type Reconciler struct {
+	Client   client.Client
+	Recorder record.EventRecorder
+	Clock    clock.PassiveClock
+	// ClusterWide restores the old cross-namespace bindings.
+	ClusterWide bool
+	// DefaultTokenMode is podidv1.TokenModeFederated or TokenModeNode.
+	DefaultTokenMode string
+	// CloudAssignment is true when a cloud worker adds node-mode identities
+	// to VMs and VMSS and removes the finalizer after clean-up. When false,
+	// node-mode assignments stay Created and finalizers are not added.
+	CloudAssignment bool
+	// MaxConcurrentReconciles is how many pods are reconciled at once.
+	MaxConcurrentReconciles int
+}
+
+var _ reconcile.Reconciler = &Reconciler{}
+
+// Setup registers the indexes and the controller with the manager.
+func (r *Reconciler) Setup(ctx context.Context, mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.MaxConcurrentReconciles == 0 {
+		r.MaxConcurrentReconciles = 16
+	}
+	if err := setupIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named("assign").
+		For(&corev1.Pod{}).
+		Watches(&podidv1.AzureIdentityBinding{}, handler.EnqueueRequestsFromMapFunc(r.podsOfBinding)).
+		Watches(&podidv1.AzureIdentity{}, handler.EnqueueRequestsFromMapFunc(r.podsOfIdentity)).
+		Watches(&podidv1.AzurePodIdentityException{}, handler.EnqueueRequestsFromMapFunc(r.podsOfException)).
+		Watches(&podidv1.AzureAssignedIdentity{}, handler.EnqueueRequestsFromMapFunc(podOfAssignment)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("set up assign controller: %w", err)
+	}
+	return nil
+}
+
+// Reconcile brings one pod's assignments to the desired state.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	in, err := r.gatherPod(ctx, req.NamespacedName)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	res := Desired(in)
+	var existing podidv1.AzureAssignedIdentityList
+	if err := r.Client.List(ctx, &existing, client.MatchingFields{indexPod: req.Namespace + "/" + req.Name}); err != nil {
+		return reconcile.Result{}, fmt.Errorf("list assignments of pod %s: %w", req.NamespacedName, err)
+	}
+	have := map[string]*podidv1.AzureAssignedIdentity{}
+	for i := range existing.Items {
+		a := &existing.Items[i]
+		have[a.Namespace+"/"+a.Name] = a
+	}
+	var errs []error
+	for _, a := range res.Desired {
+		errs = append(errs, r.ensure(ctx, a, have[a.Key()]))
+		delete(have, a.Key())
+	}
+	for _, stale := range have {
+		errs = append(errs, r.remove(ctx, stale))
+	}
+	if len(in.Pods) == 1 {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: req.Namespace, Name: req.Name, UID: types.UID(in.Pods[0].UID)}}
+		for _, f := range res.Findings {
+			if f.Object.Kind == "Pod" {
+				r.Recorder.Event(pod, string(f.Severity), f.Reason, f.Message)
+			}
+		}
+	}
+	return resultOf(errs)
+}
+
+// ensure creates or updates one assignment and its status.
+func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.AzureAssignedIdentity) error {
+	needsCloud := a.Identity.NeedsCloudAssignment(r.DefaultTokenMode)
+	want := build(a, needsCloud && r.CloudAssignment)
+	switch {
+	case have == nil:
+		if err := r.Client.Create(ctx, want); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return errConflict // the cache is behind; try again
+			}
+			return fmt.Errorf("create AzureAssignedIdentity %s/%s: %w", want.Namespace, want.Name, err)
+		}
+		log.FromContext(ctx).V(1).Info("created assignment", "azureassignedidentity", a.Key(), "identity", a.Identity.Namespace+"/"+a.Identity.Name)
+		have = want
+	case have.DeletionTimestamp != nil:
+		return errConflict // being removed; recreate once it is gone
+	case specOutdated(have, want):
+		have.Spec, have.Labels = want.Spec, want.Labels
+		if want.Finalizers != nil {
+			controllerutil.AddFinalizer(have, podidv1.AssignedIdentityFinalizer)
+		}
+		if err := r.Client.Update(ctx, have); err != nil {
+			return fmt.Errorf("update AzureAssignedIdentity %s: %w", a.Key(), err)
+		}
+	}
+	status := wantStatus(have.Status, needsCloud, metav1.NewTime(r.Clock.Now()), have.Generation)
+	if equality.Semantic.DeepEqual(status, have.Status) {
+		return nil
+	}
+	have.Status = status
+	if err := r.Client.Status().Update(ctx, have); err != nil {
+		return fmt.Errorf("set status of AzureAssignedIdentity %s: %w", a.Key(), err)
+	}
+	if status.Status == podidv1.AssignedIDAssigned {
+		observeReady(a.Pod, have, r.Clock.Now())
+	}
+	return nil
+}
+
+// remove deletes an assignment no pod needs. With a cloud worker and a
+// finalizer, the worker unassigns the identity and lets the object go.
+func (r *Reconciler) remove(ctx context.Context, a *podidv1.AzureAssignedIdentity) error {
+	if !r.CloudAssignment && controllerutil.RemoveFinalizer(a, podidv1.AssignedIdentityFinalizer) {
+		if err := r.Client.Update(ctx, a); err != nil {
+			return fmt.Errorf("drop finalizer of AzureAssignedIdentity %s/%s: %w", a.Namespace, a.Name, err)
+		}
+	}
+	if a.DeletionTimestamp != nil {
+		return nil
+	}
+	if err := r.Client.Delete(ctx, a); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("delete AzureAssignedIdentity %s/%s: %w", a.Namespace, a.Name, err)
+	}
+	log.FromContext(ctx).V(1).Info("deleted assignment", "azureassignedidentity", a.Namespace+"/"+a.Name)
+	return nil
+}
+
+// errConflict means the cache is behind the API server; the pod is simply
+// reconciled again.
+var errConflict = errors.New("cache behind the API server")
+
+// resultOf requeues quietly when every error is a conflict, and returns the
+// others so the work queue backs off and the manager logs them.
+func resultOf(errs []error) (reconcile.Result, error) {
+	var real []error
+	conflict := false
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, errConflict) || apierrors.IsConflict(err):
+			conflict = true
+		default:
+			real = append(real, err)
+		}
+	}
+	if len(real) > 0 {
+		return reconcile.Result{}, errors.Join(real...)
+	}
+	return reconcile.Result{Requeue: conflict}, nil
+}
