@@ -130,3 +130,28 @@ func (c *Cloud) AddFederatedCredential(owner string, f FederatedCredential) erro
 	c.store.dirty()
 	return nil
 }
+
+// SetMachineIdentities replaces the user-assigned identities of a VM or VMSS
+// (by resource ID or name) without authorization checks, as a test fixture
+// or an administrator would. Unknown identity IDs are refused.
+func (c *Cloud) SetMachineIdentities(idOrName string, identityIDs []string) (Machine, error) {
+	c.store.mu.Lock()
+	defer c.store.mu.Unlock()
+	var m *Machine
+	for _, x := range c.store.st.Machines {
+		if strings.EqualFold(x.ID, idOrName) || strings.EqualFold(x.Name, idOrName) {
+			m = x
+		}
+	}
+	if m == nil {
+		return Machine{}, fmt.Errorf("set machine identities: machine %s not found", idOrName)
+	}
+	for _, id := range identityIDs {
+		if c.store.identityLocked(id) == nil {
+			return Machine{}, fmt.Errorf("set machine identities on %s: identity %s not found", m.Name, id)
+		}
+	}
+	m.UserAssigned = append([]string(nil), identityIDs...)
+	c.store.dirty()
+	return *m, nil
+}
