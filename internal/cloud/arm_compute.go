@@ -72,22 +72,15 @@ type machineBody struct {
 func (c *Cloud) serveMachines(call *armCall, sub, rg string, scaleSet bool, rest []string) {
 	typ := machineType(scaleSet)
 	if len(rest) == 0 {
-		if call.r.Method != http.MethodGet {
-			methodNotAllowed(call)
-			return
-		}
-		if !c.authorize(call, typ+"/read", "/subscriptions/"+sub+"/resourceGroups/"+rg) {
-			return
-		}
-		c.store.mu.Lock()
-		var out []map[string]any
-		for _, m := range c.store.st.Machines {
-			if m.ScaleSet == scaleSet && strings.EqualFold(m.SubscriptionID, sub) && strings.EqualFold(m.ResourceGroup, rg) {
-				out = append(out, c.store.machineJSONLocked(m))
+		c.listInGroup(call, typ+"/read", sub, rg, func() []map[string]any {
+			var out []map[string]any
+			for _, m := range c.store.st.Machines {
+				if m.ScaleSet == scaleSet && strings.EqualFold(m.SubscriptionID, sub) && strings.EqualFold(m.ResourceGroup, rg) {
+					out = append(out, c.store.machineJSONLocked(m))
+				}
 			}
-		}
-		c.store.mu.Unlock()
-		writeJSON(call.w, http.StatusOK, map[string]any{"value": nonNil(out)})
+			return out
+		})
 		return
 	}
 	if len(rest) != 1 {

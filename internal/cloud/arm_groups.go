@@ -97,3 +97,19 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// listInGroup answers a GET listing of resources in a resource group:
+// authorize action on the group, then collect (run with store.mu held).
+func (c *Cloud) listInGroup(call *armCall, action, sub, rg string, collect func() []map[string]any) {
+	if call.r.Method != http.MethodGet {
+		methodNotAllowed(call)
+		return
+	}
+	if !c.authorize(call, action, "/subscriptions/"+sub+"/resourceGroups/"+rg) {
+		return
+	}
+	c.store.mu.Lock()
+	out := collect()
+	c.store.mu.Unlock()
+	writeJSON(call.w, http.StatusOK, map[string]any{"value": nonNil(out)})
+}

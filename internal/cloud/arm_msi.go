@@ -40,22 +40,15 @@ func (c *Cloud) serveIdentities(call *armCall, sub, rg string, rest []string) {
 	base = strings.TrimSuffix(base, "/")
 	switch {
 	case len(rest) == 0:
-		if call.r.Method != http.MethodGet {
-			methodNotAllowed(call)
-			return
-		}
-		if !c.authorize(call, identityType+"/read", "/subscriptions/"+sub+"/resourceGroups/"+rg) {
-			return
-		}
-		c.store.mu.Lock()
-		var out []map[string]any
-		for _, i := range c.store.st.Identities {
-			if strings.EqualFold(i.SubscriptionID, sub) && strings.EqualFold(i.ResourceGroup, rg) {
-				out = append(out, identityJSON(i))
+		c.listInGroup(call, identityType+"/read", sub, rg, func() []map[string]any {
+			var out []map[string]any
+			for _, i := range c.store.st.Identities {
+				if strings.EqualFold(i.SubscriptionID, sub) && strings.EqualFold(i.ResourceGroup, rg) {
+					out = append(out, identityJSON(i))
+				}
 			}
-		}
-		c.store.mu.Unlock()
-		writeJSON(call.w, http.StatusOK, map[string]any{"value": nonNil(out)})
+			return out
+		})
 	case len(rest) == 1:
 		c.serveIdentity(call, sub, rg, rest[0], base+"/"+rest[0])
 	case len(rest) >= 2 && strings.EqualFold(rest[1], "federatedIdentityCredentials") && len(rest) <= 3:

@@ -112,7 +112,7 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 	c.baseURL = "https://" + c.httpsLn.Addr().String()
 	c.https = &http.Server{Handler: c.rootHandler(), TLSConfig: c.tlsConfig(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(c.log.Handler(), slog.LevelDebug)}
-	c.serve(c.https, tls.NewListener(c.httpsLn, c.https.TLSConfig))
+	c.serve(c.https, lenientListener{tls.NewListener(c.httpsLn, c.https.TLSConfig)})
 	c.store.mu.Lock()
 	err = c.ensureListenersLocked()
 	c.store.mu.Unlock()
@@ -125,7 +125,7 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 }
 
 func (c *Cloud) tlsConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{c.pki.serverCert}, MinVersion: tls.VersionTLS12}
+	return &tls.Config{Certificates: []tls.Certificate{c.pki.serverCert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 }
 
 func (c *Cloud) serve(srv *http.Server, ln net.Listener) {
@@ -205,7 +205,7 @@ func (c *Cloud) CertPool() *x509.CertPool {
 
 // HTTPClient is a client trusting the cloud's CA.
 func (c *Cloud) HTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: c.CertPool(), MinVersion: tls.VersionTLS12}}}
+	return &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: c.CertPool(), MinVersion: tls.VersionTLS12}}}
 }
 
 // Faults is the fault injector applied to every listener.
