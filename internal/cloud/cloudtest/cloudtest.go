@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"net/http"
 	"sync"
@@ -43,6 +44,12 @@ type Env struct {
 	Cloud *cloud.Cloud
 	// URL is the HTTPS base URL (AAD authority host and ARM endpoint).
 	URL string
+	// AuthorityHost is the AAD authority host for azidentity (URL + "/").
+	AuthorityHost string
+	// ARMEndpoint is the Resource Manager endpoint (URL + "/").
+	ARMEndpoint string
+	// CertPool trusts the cloud's CA.
+	CertPool *x509.CertPool
 	// TenantID is the first tenant's ID; SubscriptionID the first subscription's.
 	TenantID       string
 	SubscriptionID string
@@ -95,7 +102,7 @@ func StartWith(t testing.TB, w *world.World, o Options) *Env {
 			t.Errorf("close cloud: %v", err)
 		}
 	})
-	e := &Env{Cloud: c, URL: c.URL(), HTTPClient: c.HTTPClient()}
+	e := &Env{Cloud: c, URL: c.URL(), AuthorityHost: c.AuthorityURL(), ARMEndpoint: c.ARMURL(), CertPool: c.CertPool(), HTTPClient: c.HTTPClient()}
 	snap := c.Snapshot()
 	if len(snap.Tenants) > 0 {
 		e.TenantID = snap.Tenants[0].ID

@@ -17,6 +17,8 @@ type Rule struct {
 	// Match is a regular expression over "<service> <METHOD> <path>"; service
 	// is one of aad, arm, imds, keyvault, admin.
 	Match string `json:"match"`
+	// After is how many matching calls pass untouched before the rule applies.
+	After int `json:"after,omitempty"`
 	// Times is how many matching calls the rule affects; 0 means all.
 	Times int `json:"times,omitempty"`
 	// Latency delays matching calls.
@@ -33,7 +35,8 @@ type Rule struct {
 
 type rule struct {
 	Rule
-	re *regexp.Regexp
+	re      *regexp.Regexp
+	skipped int
 }
 
 // Injector holds the active rules. The zero value is not usable; use New.
@@ -98,13 +101,18 @@ func (in *Injector) List() []Rule {
 }
 
 // Next returns the fault to apply to route and consumes one use of it. The
-// first matching rule wins; exhausted rules are dropped.
+// first matching rule decides (a rule still counting down After lets the call
+// through); exhausted rules are dropped.
 func (in *Injector) Next(route string) (Rule, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for i, r := range in.rules {
 		if !r.re.MatchString(route) {
 			continue
+		}
+		if r.skipped < r.After {
+			r.skipped++
+			return Rule{}, false
 		}
 		got := r.Rule
 		if r.Times > 0 {

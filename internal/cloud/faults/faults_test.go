@@ -18,6 +18,11 @@ func TestNext(t *testing.T) {
 			routes: []string{"arm PATCH /s/virtualMachineScaleSets/a", "arm GET /s/virtualMachineScaleSets/a", "arm PATCH /s/virtualMachineScaleSets/a", "arm PATCH /s/virtualMachineScaleSets/a"},
 			want:   []int{429, -1, 429, -1},
 		},
+		"After lets the first matching calls through": {
+			rules:  []Rule{{Match: `^aad `, After: 2, Times: 1, Status: 500}},
+			routes: []string{"aad POST /t", "arm GET /x", "aad POST /t", "aad POST /t", "aad POST /t"},
+			want:   []int{-1, -1, -1, 500, -1},
+		},
 		"a rule without Times applies forever": {
 			rules:  []Rule{{Match: `^imds `, Status: 500}},
 			routes: []string{"imds GET /metadata/identity/oauth2/token", "imds GET /metadata/identity/oauth2/token"},
