@@ -1,0 +1,17 @@
+// Package cloud is podid's embedded Azure identity plane: a local, strict
+// emulation of Azure AD (v2 token endpoint, OIDC discovery, JWKS), the
+// Instance Metadata Service managed-identity endpoint (one plain-HTTP listener
+// per VM or VMSS instance), an Azure Resource Manager subset (resource groups,
+// user-assigned identities and their federated credentials, VMSS/VM
+// identities, role definitions and assignments with real RBAC checks) and Key
+// Vault secrets (one HTTPS listener per vault).
+//
+// Real, unmodified Azure SDK clients are the judges: azidentity, azsecrets and
+// the resourcemanager modules accept its responses, and it refuses what Azure
+// refuses with Azure's codes and messages (AADSTS codes, AuthorizationFailed,
+// LinkedAuthorizationFailed, Key Vault Forbidden bodies).
+//
+// Start a Cloud with Start; seed it from a world.World; tests use the
+// cloudtest package. Authorization decisions live in the pure package authz,
+// fault injection in package faults, the YAML world schema in package world.
+package cloud

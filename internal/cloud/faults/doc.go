@@ -1,0 +1,7 @@
+// Package faults injects failures into the embedded cloud for tests: extra
+// latency, 429 with Retry-After, 5xx, for the next N calls (or every call)
+// whose route ("<service> <METHOD> <path>", e.g.
+// "arm PATCH /subscriptions/.../virtualMachineScaleSets/vmss") matches a
+// regular expression. Rules are managed from Go (Injector) or over HTTP
+// (AdminHandler).
+package faults
