@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/podid/podid/internal/cli/cloud"
 )
 
 // NewRootCommand returns the podid command with its subcommands.
@@ -18,7 +20,7 @@ func NewRootCommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand())
+	root.AddCommand(newVersionCommand(), cloud.NewCommand(ctx))
 	return root
 }
 
