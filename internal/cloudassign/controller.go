@@ -1,0 +1,198 @@
+package cloudassign
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	podidv1 "github.com/podid/podid/api/v1"
+)
+
+// Cache indexes.
+const (
+	indexTarget = "podid.cloud.target" // nodes by machine ID (lower case)
+	indexNode   = "podid.cloud.node"   // assignments by node name
+)
+
+// Controller routes node-mode AzureAssignedIdentity objects (those carrying
+// the finalizer) to the worker of their node's machine, starting workers as
+// machines appear.
+type Controller struct {
+	Client    client.Client
+	Recorder  record.EventRecorder
+	Machines  Machines
+	Immutable []string
+	Resync    time.Duration
+	Clock     clock.Clock
+
+	mu      sync.Mutex
+	ctx     context.Context
+	workers map[string]*Worker
+}
+
+var _ reconcile.Reconciler = &Controller{}
+
+// Setup registers indexes, the controller and the workers' lifetime with mgr.
+func (c *Controller) Setup(ctx context.Context, mgr ctrl.Manager) error {
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	c.workers = map[string]*Worker{}
+	fi := mgr.GetFieldIndexer()
+	if err := fi.IndexField(ctx, &corev1.Node{}, indexTarget, func(o client.Object) []string {
+		t, err := ParseProviderID(o.(*corev1.Node).Spec.ProviderID)
+		if err != nil {
+			return nil
+		}
+		return []string{strings.ToLower(t.ID)}
+	}); err != nil {
+		return fmt.Errorf("index nodes by machine: %w", err)
+	}
+	if err := fi.IndexField(ctx, &podidv1.AzureAssignedIdentity{}, indexNode, func(o client.Object) []string {
+		return []string{o.(*podidv1.AzureAssignedIdentity).Spec.NodeName}
+	}); err != nil {
+		return fmt.Errorf("index assignments by node: %w", err)
+	}
+	if err := mgr.Add(workerLifetime{c}); err != nil {
+		return fmt.Errorf("add cloud workers: %w", err)
+	}
+	hasFinalizer := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return controllerutil.ContainsFinalizer(o, podidv1.AssignedIdentityFinalizer)
+	})
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named("cloudassign").
+		For(&podidv1.AzureAssignedIdentity{}, builder.WithPredicates(hasFinalizer)).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: "node/" + o.GetName()}}}
+		})).
+		Complete(c)
+	if err != nil {
+		return fmt.Errorf("set up cloudassign controller: %w", err)
+	}
+	return nil
+}
+
+// workerLifetime gives workers the manager's context once this replica
+// leads, and nothing before.
+type workerLifetime struct{ c *Controller }
+
+func (l workerLifetime) NeedLeaderElection() bool { return true }
+
+func (l workerLifetime) Start(ctx context.Context) error {
+	l.c.mu.Lock()
+	l.c.ctx = ctx
+	for _, w := range l.c.workers {
+		go w.Run(ctx)
+		w.Trigger()
+	}
+	l.c.mu.Unlock()
+	<-ctx.Done()
+	return nil
+}
+
+// Reconcile finds the machine of the assignment's (or node's) node and
+// triggers its worker.
+func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	nodeName, isNode := strings.CutPrefix(req.Name, "node/")
+	if !isNode {
+		var a podidv1.AzureAssignedIdentity
+		if err := c.Client.Get(ctx, req.NamespacedName, &a); err != nil {
+			return reconcile.Result{}, client.IgnoreNotFound(err)
+		}
+		nodeName = a.Spec.NodeName
+	}
+	var node corev1.Node
+	if err := c.Client.Get(ctx, types.NamespacedName{Name: nodeName}, &node); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	t, err := ParseProviderID(node.Spec.ProviderID)
+	if err != nil {
+		if !isNode {
+			log.FromContext(ctx).Info("node has no Azure machine; node-mode identity cannot be assigned", "node", nodeName, "reason", err.Error())
+		}
+		return reconcile.Result{}, nil
+	}
+	c.worker(t).Trigger()
+	return reconcile.Result{}, nil
+}
+
+func (c *Controller) worker(t Target) *Worker {
+	key := strings.ToLower(t.ID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w, ok := c.workers[key]; ok {
+		return w
+	}
+	w := NewWorker(WorkerOptions{
+		Target: t, Machines: c.Machines, Immutable: c.Immutable, Resync: c.Resync, Clock: c.Clock,
+		Source: c.source, Report: c.report, Observe: observeCall(t),
+	})
+	c.workers[key] = w
+	if c.ctx != nil {
+		go w.Run(c.ctx)
+	}
+	return w
+}
+
+// source lists the node-mode assignments of every node on the machine.
+func (c *Controller) source(ctx context.Context, t Target) (State, error) {
+	assigned, err := c.assignmentsOn(ctx, t)
+	if err != nil {
+		return State{}, err
+	}
+	var s State
+	for _, a := range assigned {
+		id := resourceID(&a)
+		if id == "" {
+			continue
+		}
+		if a.DeletionTimestamp != nil {
+			s.Releasing = append(s.Releasing, id)
+		} else {
+			s.Wanted = append(s.Wanted, id)
+		}
+	}
+	return s, nil
+}
+
+func (c *Controller) assignmentsOn(ctx context.Context, t Target) ([]podidv1.AzureAssignedIdentity, error) {
+	var nodes corev1.NodeList
+	if err := c.Client.List(ctx, &nodes, client.MatchingFields{indexTarget: strings.ToLower(t.ID)}); err != nil {
+		return nil, fmt.Errorf("list nodes of %s: %w", t.Name, err)
+	}
+	var out []podidv1.AzureAssignedIdentity
+	for _, n := range nodes.Items {
+		var list podidv1.AzureAssignedIdentityList
+		if err := c.Client.List(ctx, &list, client.MatchingFields{indexNode: n.Name}); err != nil {
+			return nil, fmt.Errorf("list assignments on node %s: %w", n.Name, err)
+		}
+		for _, a := range list.Items {
+			if controllerutil.ContainsFinalizer(&a, podidv1.AssignedIdentityFinalizer) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out, nil
+}
+
+func resourceID(a *podidv1.AzureAssignedIdentity) string {
+	if a.Spec.AzureIdentityRef == nil {
+		return ""
+	}
+	return a.Spec.AzureIdentityRef.Spec.ResourceID
+}

@@ -1,0 +1,303 @@
+package cloudassign
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"k8s.io/utils/clock"
+)
+
+// State is what the cluster wants of one machine.
+type State struct {
+	// Wanted are identity IDs of assignments that should be on the machine.
+	Wanted []string
+	// Releasing are identity IDs of assignments being deleted.
+	Releasing []string
+}
+
+// Report is the outcome of one burst, for the status writer.
+type Report struct {
+	// OnMachine holds (lower-cased) identity IDs known to be on the machine.
+	OnMachine map[string]bool
+	// Refused maps (lower-cased) identity IDs to why the cloud refused them.
+	Refused map[string]Failure
+	// Blocked, if set, kept the whole burst from completing; identities not
+	// on the machine wait for it to be fixed.
+	Blocked *Failure
+	// Released holds (lower-cased) identity IDs whose releasing assignments
+	// may go: the identity is off the machine, or other pods still need it.
+	Released map[string]bool
+}
+
+// WorkerOptions configure a worker for one machine.
+type WorkerOptions struct {
+	Target   Target
+	Machines Machines
+	// Source reads the cluster's wishes from the informer cache.
+	Source func(ctx context.Context, t Target) (State, error)
+	// Report writes statuses and events; errors cause a retry.
+	Report func(ctx context.Context, t Target, r Report) error
+	// Immutable identities are never removed.
+	Immutable []string
+	// Resync is how often the machine is read again to repair drift, such
+	// as an identity removed by hand. Zero means DefaultResync.
+	Resync time.Duration
+	// Clock is injected for tests; nil means the real clock.
+	Clock clock.Clock
+	// Observe receives each ARM call's outcome, for metrics; may be nil.
+	Observe func(op string, err error, d time.Duration)
+}
+
+// Worker defaults.
+const (
+	DefaultResync   = 3 * time.Minute
+	minBackoff      = time.Second
+	maxBackoff      = 5 * time.Minute
+	refusedBackoff  = 30 * time.Second
+	maxRefusedRetry = 10 * time.Minute
+)
+
+// Worker serialises all identity changes of one machine. Trigger it on any
+// change; bursts of triggers coalesce into one GET and one PATCH.
+type Worker struct {
+	o         WorkerOptions
+	trigger   chan struct{}
+	notBefore time.Time
+	backoff   time.Duration
+	refused   map[string]refusal
+}
+
+type refusal struct {
+	until   time.Time
+	wait    time.Duration
+	failure Failure
+}
+
+// NewWorker returns a stopped worker; call Run.
+func NewWorker(o WorkerOptions) *Worker {
+	if o.Resync == 0 {
+		o.Resync = DefaultResync
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	return &Worker{o: o, trigger: make(chan struct{}, 1), refused: map[string]refusal{}}
+}
+
+// Trigger asks for a burst soon. It never blocks.
+func (w *Worker) Trigger() {
+	select {
+	case w.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes bursts until ctx ends.
+func (w *Worker) Run(ctx context.Context) {
+	timer := w.o.Clock.NewTimer(w.o.Resync)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.trigger:
+		case <-timer.C():
+		}
+		// Retry-After is a promise not to call before it ends, whatever
+		// triggers arrive meanwhile.
+		if wait := w.notBefore.Sub(w.o.Clock.Now()); wait > 0 {
+			resetTimer(timer, wait)
+			continue
+		}
+		next := w.burst(ctx)
+		resetTimer(timer, next)
+	}
+}
+
+func resetTimer(t clock.Timer, d time.Duration) {
+	if !t.Stop() {
+		select {
+		case <-t.C():
+		default:
+		}
+	}
+	t.Reset(d)
+}
+
+// burst reads the machine, applies the plan and reports; it returns how long
+// to wait before the next unprompted burst.
+func (w *Worker) burst(ctx context.Context) time.Duration {
+	state, err := w.o.Source(ctx, w.o.Target)
+	if err != nil {
+		return w.fail()
+	}
+	current, err := w.call(ctx, "get", func(ctx context.Context) ([]string, error) {
+		return w.o.Machines.Identities(ctx, w.o.Target)
+	})
+	if err != nil {
+		return w.blocked(ctx, state, nil, err)
+	}
+	on := set(current)
+	w.forgetRefusals(state)
+	plan := MakePlan(PlanInput{Current: current, Wanted: state.Wanted, Releasing: state.Releasing, Immutable: w.o.Immutable, Refused: w.refusedIDs()})
+	for _, req := range plan.Requests {
+		applied, err := w.apply(ctx, req)
+		for _, id := range applied.Add {
+			on[strings.ToLower(id)] = id
+			delete(w.refused, strings.ToLower(id))
+		}
+		for _, id := range applied.Remove {
+			delete(on, strings.ToLower(id))
+		}
+		if err != nil {
+			return w.blocked(ctx, state, on, err)
+		}
+	}
+	if err := w.report(ctx, state, on, nil); err != nil {
+		return w.fail()
+	}
+	w.backoff = 0
+	return w.nextResync()
+}
+
+// apply sends one request, dropping refused identities and retrying the
+// rest at once, so one bad identity never blocks the others.
+func (w *Worker) apply(ctx context.Context, req Change) (Change, error) {
+	for len(req.Add)+len(req.Remove) > 0 {
+		_, err := w.call(ctx, "update", func(ctx context.Context) ([]string, error) {
+			return nil, w.o.Machines.Update(ctx, w.o.Target, req)
+		})
+		if err == nil {
+			return req, nil
+		}
+		f, ok := w.classify(err)
+		if !ok || f.Kind != KindIdentityRefused || len(f.Identities) == 0 {
+			return Change{}, err
+		}
+		dropped := set(f.Identities)
+		before := len(req.Add) + len(req.Remove)
+		req.Add, req.Remove = without(req.Add, dropped), without(req.Remove, dropped)
+		for k := range dropped {
+			w.refuse(k, f)
+		}
+		if len(req.Add)+len(req.Remove) == before {
+			return Change{}, err // the error named identities we did not send
+		}
+	}
+	return req, nil
+}
+
+func (w *Worker) call(ctx context.Context, op string, fn func(context.Context) ([]string, error)) ([]string, error) {
+	start := w.o.Clock.Now()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	out, err := fn(ctx)
+	if w.o.Observe != nil {
+		w.o.Observe(op, err, w.o.Clock.Since(start))
+	}
+	return out, err
+}
+
+// blocked handles an error that stopped the burst.
+func (w *Worker) blocked(ctx context.Context, state State, on map[string]string, err error) time.Duration {
+	f, ok := w.classify(err)
+	if !ok {
+		f = Failure{Kind: KindOther, Message: err.Error()}
+	}
+	if on != nil || f.Kind == KindForbidden || f.Kind == KindIdentityRefused {
+		_ = w.report(ctx, state, on, &f)
+	}
+	if f.Kind == KindThrottled {
+		w.notBefore = w.o.Clock.Now().Add(f.RetryAfter)
+		return f.RetryAfter
+	}
+	return w.fail()
+}
+
+func (w *Worker) classify(err error) (Failure, bool) {
+	var ce *CallError
+	if !errors.As(err, &ce) {
+		return Failure{}, false
+	}
+	return Classify(w.o.Target, ce.Status, ce.Code, ce.Message, ce.RetryAfter), true
+}
+
+func (w *Worker) report(ctx context.Context, state State, on map[string]string, blocked *Failure) error {
+	r := Report{OnMachine: map[string]bool{}, Refused: map[string]Failure{}, Blocked: blocked, Released: map[string]bool{}}
+	for k := range on {
+		r.OnMachine[k] = true
+	}
+	for k, ref := range w.refused {
+		if !r.OnMachine[k] {
+			r.Refused[k] = ref.failure
+		}
+	}
+	wanted := set(state.Wanted)
+	for k := range set(state.Releasing) {
+		_, needed := wanted[k]
+		if on != nil && (!r.OnMachine[k] || needed) {
+			r.Released[k] = true
+		}
+	}
+	return w.o.Report(ctx, w.o.Target, r)
+}
+
+// refuse leaves an identity out for a while, doubling each time.
+func (w *Worker) refuse(id string, f Failure) {
+	r := w.refused[id]
+	r.wait = min(max(2*r.wait, refusedBackoff), maxRefusedRetry)
+	r.until = w.o.Clock.Now().Add(r.wait)
+	r.failure = f
+	w.refused[id] = r
+}
+
+func (w *Worker) refusedIDs() []string {
+	now := w.o.Clock.Now()
+	var out []string
+	for id, r := range w.refused {
+		if now.Before(r.until) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// forgetRefusals drops refusals of identities no pod wants any more.
+func (w *Worker) forgetRefusals(s State) {
+	wanted := set(s.Wanted)
+	for id := range w.refused {
+		if _, ok := wanted[id]; !ok {
+			delete(w.refused, id)
+		}
+	}
+}
+
+// nextResync is the resync period, or sooner when a refused identity's
+// back-off ends.
+func (w *Worker) nextResync() time.Duration {
+	next := w.o.Resync
+	now := w.o.Clock.Now()
+	for _, r := range w.refused {
+		if d := r.until.Sub(now); d > 0 && d < next {
+			next = d
+		}
+	}
+	return next
+}
+
+func (w *Worker) fail() time.Duration {
+	w.backoff = min(max(2*w.backoff, minBackoff), maxBackoff)
+	return w.backoff
+}
+
+func without(ids []string, drop map[string]string) []string {
+	var out []string
+	for _, id := range ids {
+		if _, ok := drop[strings.ToLower(id)]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
