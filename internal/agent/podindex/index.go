@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	v1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/agent/broadcast"
 	"github.com/podid/podid/internal/agent/server"
 )
 
@@ -17,7 +18,7 @@ type Index struct {
 	pods       cache.Indexer
 	assigned   cache.Indexer
 	exceptions cache.Indexer
-	changes    changes
+	changes    broadcast.Broadcast
 }
 
 var (
@@ -38,7 +39,7 @@ func exceptionIndexers() cache.Indexers {
 
 // ResolveCaller implements server.PodResolver.
 func (x *Index) ResolveCaller(_ context.Context, ip netip.Addr) (server.Caller, <-chan struct{}, error) {
-	ch := x.changes.current()
+	ch := x.changes.Current()
 	objs, err := x.pods.ByIndex(byPodIP, ip.String())
 	if err != nil {
 		return server.Caller{}, ch, fmt.Errorf("look up pods by IP %s: %w", ip, err)
@@ -55,7 +56,7 @@ func (x *Index) ResolveCaller(_ context.Context, ip netip.Addr) (server.Caller, 
 
 // LookupPod implements server.PodResolver.
 func (x *Index) LookupPod(_ context.Context, ref server.PodRef) (server.Caller, <-chan struct{}, error) {
-	ch := x.changes.current()
+	ch := x.changes.Current()
 	obj, ok, err := x.pods.GetByKey(ref.String())
 	if err != nil {
 		return server.Caller{}, ch, fmt.Errorf("look up pod %s: %w", ref, err)
@@ -70,7 +71,7 @@ func (x *Index) LookupPod(_ context.Context, ref server.PodRef) (server.Caller, 
 // IdentitiesFor implements server.IdentityLister. Assignments without an
 // identity copy are skipped.
 func (x *Index) IdentitiesFor(_ context.Context, ref server.PodRef) ([]server.Assigned, <-chan struct{}) {
-	ch := x.changes.current()
+	ch := x.changes.Current()
 	objs, err := x.assigned.ByIndex(byPod, ref.String())
 	if err != nil {
 		return nil, ch

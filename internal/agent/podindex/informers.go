@@ -79,9 +79,9 @@ func New(kube kubernetes.Interface, crd rest.Interface, opts Options) (*Informer
 
 	x := &Index{pods: pods.GetIndexer(), assigned: assigned.GetIndexer(), exceptions: exceptions.GetIndexer()}
 	notify := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { x.changes.notify() },
-		UpdateFunc: func(any, any) { x.changes.notify() },
-		DeleteFunc: func(any) { x.changes.notify() },
+		AddFunc:    func(any) { x.changes.Notify() },
+		UpdateFunc: func(any, any) { x.changes.Notify() },
+		DeleteFunc: func(any) { x.changes.Notify() },
 	}
 	for _, inf := range []cache.SharedIndexInformer{pods, exceptions} {
 		if _, err := inf.AddEventHandler(notify); err != nil {
@@ -113,15 +113,15 @@ func assignmentHandler(x *Index, gone func(string)) cache.ResourceEventHandler {
 		}
 	}
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { x.changes.notify() },
+		AddFunc: func(any) { x.changes.Notify() },
 		UpdateFunc: func(_, obj any) {
-			x.changes.notify()
+			x.changes.Notify()
 			if a, ok := obj.(*v1.AzureAssignedIdentity); ok && a.Status.Status == v1.AssignedIDUnassigned {
 				check(obj)
 			}
 		},
 		DeleteFunc: func(obj any) {
-			x.changes.notify()
+			x.changes.Notify()
 			check(obj)
 		},
 	}

@@ -189,7 +189,7 @@ func TestChangesWakeWaiters(t *testing.T) {
 		t.Fatal("woken before any change")
 	default:
 	}
-	x.changes.notify()
+	x.changes.Notify()
 	<-ch // closed by the change; a lost wake-up would hang the test
 }
 

@@ -8,39 +8,17 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+
 	"sync/atomic"
 	"time"
 
+	"github.com/podid/podid/internal/agent/broadcast"
 	"github.com/podid/podid/internal/tokens"
 )
 
-// changes is a broadcast: every reader gets a channel closed at the next bump.
-type changes struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (c *changes) current() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ch == nil {
-		c.ch = make(chan struct{})
-	}
-	return c.ch
-}
-
-func (c *changes) bump() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ch != nil {
-		close(c.ch)
-	}
-	c.ch = make(chan struct{})
-}
-
 // fakeCluster is a PodResolver and IdentityLister over maps.
 type fakeCluster struct {
-	changes
+	broadcast.Broadcast
 	mu       sync.Mutex
 	byIP     map[netip.Addr]Caller
 	assigned map[PodRef][]Assigned
@@ -57,18 +35,18 @@ func (f *fakeCluster) addPod(ip string, c Caller, as ...Assigned) {
 	f.byIP[netip.MustParseAddr(ip)] = c
 	f.assigned[c.Pod] = as
 	f.mu.Unlock()
-	f.bump()
+	f.Notify()
 }
 
 func (f *fakeCluster) setAssigned(pod PodRef, as ...Assigned) {
 	f.mu.Lock()
 	f.assigned[pod] = as
 	f.mu.Unlock()
-	f.bump()
+	f.Notify()
 }
 
 func (f *fakeCluster) take() <-chan struct{} {
-	ch := f.current()
+	ch := f.Current()
 	if f.waited != nil {
 		select {
 		case f.waited <- struct{}{}:
