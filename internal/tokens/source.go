@@ -2,9 +2,7 @@ package tokens
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"strings"
+	"strconv"
 	"time"
 
 	v1 "github.com/podid/podid/api/v1"
@@ -78,17 +76,11 @@ type Identity struct {
 	Mode Mode
 }
 
-// Key identifies the identity for caching. It is derived from the fields
-// that decide which principal a token is for, so an AzureIdentity edited to
-// name another principal never shares cached tokens with its old self.
+// Key identifies the identity for caching. It is made of the fields that
+// decide which principal a token is for, so an AzureIdentity edited to name
+// another principal never shares cached tokens with its old self.
 func (i Identity) Key() string {
-	h := sha256.New()
-	for _, s := range []string{i.Name, i.Type.String(), strings.ToLower(i.ClientID),
-		strings.ToLower(i.ResourceID), strings.ToLower(i.TenantID), string(i.Mode)} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return i.Name + "#" + hex.EncodeToString(h.Sum(nil)[:8])
+	return i.Name + "\x00" + strconv.Itoa(int(i.Type)) + "\x00" + i.ClientID + "\x00" + i.ResourceID + "\x00" + i.TenantID + "\x00" + string(i.Mode)
 }
 
 // Token is an access token and what it is good for.

@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,10 +79,16 @@ func BenchmarkLoopback(b *testing.B) {
 			tr := &http.Transport{MaxIdleConnsPerHost: 256}
 			defer tr.CloseIdleConnections()
 			client := &http.Client{Transport: tr}
+			var mu sync.Mutex
+			var lat []time.Duration
+			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
 				req, _ := http.NewRequest("GET", srv.URL+tokenURL, nil)
 				req.Header.Set("Metadata", "true")
+				local := make([]time.Duration, 0, 1024)
+				defer func() { mu.Lock(); lat = append(lat, local...); mu.Unlock() }()
 				for pb.Next() {
+					t0 := time.Now()
 					resp, err := client.Do(req)
 					if err != nil {
 						b.Error(err)
@@ -92,8 +100,16 @@ func BenchmarkLoopback(b *testing.B) {
 						b.Errorf("status %d", resp.StatusCode)
 						return
 					}
+					local = append(local, time.Since(t0))
 				}
 			})
+			elapsed := time.Since(start)
+			slices.Sort(lat)
+			if n := len(lat); n > 0 {
+				b.ReportMetric(float64(lat[n/2].Microseconds()), "p50-µs")
+				b.ReportMetric(float64(lat[n*99/100].Microseconds()), "p99-µs")
+				b.ReportMetric(float64(n)/elapsed.Seconds(), "req/s")
+			}
 		})
 	}
 }

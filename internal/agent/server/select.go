@@ -124,6 +124,9 @@ func selectIdentity(sel Selector, pod PodRef, list []Assigned) (Assigned, *Refus
 // candidates drops Unassigned entries and merges entries of one identity,
 // keeping the first order of appearance and preferring Assigned.
 func candidates(list []Assigned) []Assigned {
+	if len(list) == 1 && list[0].State != v1.AssignedIDUnassigned {
+		return list
+	}
 	out := make([]Assigned, 0, len(list))
 	at := make(map[string]int, len(list))
 	for _, a := range list {
