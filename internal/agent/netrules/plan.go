@@ -78,7 +78,7 @@ func MakePlan(in Input) (Plan, error) {
 		}
 		return a.IP.Compare(b.IP)
 	})
-	dnat := Rule{"-j", "DNAT", "--to-destination", in.Agent.String()}
+	dnat := Rule{"-p", "tcp", "-j", "DNAT", "--to-destination", in.Agent.String()}
 	var nat []Rule
 	for _, p := range pods {
 		if p.Interface == "" || len(p.Interface) > maxInterfaceName || strings.ContainsAny(p.Interface, " /") || !p.IP.IsValid() {

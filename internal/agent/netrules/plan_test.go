@@ -32,8 +32,8 @@ func TestMakePlan(t *testing.T) {
 			want: `*nat
 -N PODID-METADATA
 -I PREROUTING -d 169.254.169.254/32 -p tcp --dport 80 -j PODID-METADATA
--A PODID-METADATA -s 10.244.0.11/32 -i veth1 -j DNAT --to-destination 10.240.0.4:2579
--A PODID-METADATA -s 10.244.0.12/32 -i veth2 -j DNAT --to-destination 10.240.0.4:2579
+-A PODID-METADATA -s 10.244.0.11/32 -i veth1 -p tcp -j DNAT --to-destination 10.240.0.4:2579
+-A PODID-METADATA -s 10.244.0.12/32 -i veth2 -p tcp -j DNAT --to-destination 10.240.0.4:2579
 -A PODID-METADATA -j RETURN
 ` + guards},
 		"without interfaces the pod CIDR is redirected": {
@@ -41,7 +41,7 @@ func TestMakePlan(t *testing.T) {
 			want: `*nat
 -N PODID-METADATA
 -I PREROUTING -d 169.254.169.254/32 -p tcp --dport 80 -j PODID-METADATA
--A PODID-METADATA -s 10.244.0.0/24 -j DNAT --to-destination 10.240.0.4:2579
+-A PODID-METADATA -s 10.244.0.0/24 -p tcp -j DNAT --to-destination 10.240.0.4:2579
 -A PODID-METADATA -j RETURN
 ` + guards},
 		"no pods and no CIDR is refused":      {in: Input{Agent: agent}, wantErr: "interfaces or the pod CIDRs"},
