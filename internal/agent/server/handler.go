@@ -185,7 +185,7 @@ func (s *server) fetch(ctx context.Context, a Assigned, resource string) (tokens
 	defer cancel()
 	tok, err := s.opts.Tokens.Token(ctx, tokens.Request{Identity: a.Identity, Resource: resource})
 	rec := routeOf(ctx)
-	rec.identity, rec.clientID = a.Identity.Name, a.Identity.ClientID
+	rec.identity, rec.clientID, rec.resource = a.Identity.Name, a.Identity.ClientID, resource
 	if err == nil {
 		return tok, a, nil
 	}

@@ -26,6 +26,7 @@ type record struct {
 	pod      string
 	identity string
 	clientID string
+	resource string
 	reason   string
 	err      error
 }
@@ -97,7 +98,8 @@ func withLogging(log *slog.Logger, now func() time.Time) middleware {
 				attrs = append(attrs, slog.String("pod", rec.pod))
 			}
 			if rec.identity != "" {
-				attrs = append(attrs, slog.String("identity", rec.identity), slog.String("clientid", tokens.RedactClientID(rec.clientID)))
+				attrs = append(attrs, slog.String("identity", rec.identity), slog.String("clientid", tokens.RedactClientID(rec.clientID)),
+					slog.String("resource", rec.resource))
 			}
 			if rec.reason != "" {
 				attrs = append(attrs, slog.String("reason", rec.reason))
