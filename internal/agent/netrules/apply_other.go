@@ -1,0 +1,13 @@
+//go:build !linux
+
+package netrules
+
+import (
+	"errors"
+	"runtime"
+)
+
+// NewApplier fails: iptables exists on Linux only.
+func NewApplier() (*Applier, error) {
+	return nil, errors.New("iptables rules are not supported on " + runtime.GOOS)
+}

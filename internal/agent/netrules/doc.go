@@ -1,0 +1,27 @@
+// Package netrules plans and applies the node's iptables rules that send
+// pods' traffic for the metadata address to the agent.
+//
+// Plan is a pure function from the agent's address, the metadata address
+// and the pods' host-side interfaces (or, when the CNI gives none, the pod
+// CIDRs) to the exact rules of three chains:
+//
+//   - nat PODID-METADATA, jumped to from PREROUTING for tcp to the metadata
+//     address: one DNAT to the agent per pod, matching both the pod's
+//     host-side interface and its IP, so a pod that spoofs another pod's
+//     address leaves through its own interface and matches nothing; then
+//     RETURN.
+//   - filter PODID-METADATA-GUARD, jumped to from FORWARD for the same
+//     traffic: whatever was not DNATed (spoofed sources, pods the agent
+//     does not know yet) is rejected with a TCP reset instead of reaching
+//     the node's real IMDS. Fail closed.
+//   - filter PODID-AGENT-GUARD, jumped to from INPUT for tcp to the agent's
+//     port: only DNATed connections and loopback may reach the agent
+//     directly, so the interface check cannot be bypassed by calling the
+//     agent's address.
+//
+// Host-network pods and the node's own processes never traverse
+// PREROUTING or FORWARD: their traffic to the metadata address goes to the
+// real IMDS and is neither intercepted nor attributed to a pod.
+//
+// Applier (Linux) creates the chains, repairs drift and removes them on exit.
+package netrules

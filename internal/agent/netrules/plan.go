@@ -1,0 +1,127 @@
+package netrules
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Chain names.
+const (
+	NATChain         = "PODID-METADATA"
+	ForwardGuard     = "PODID-METADATA-GUARD"
+	AgentGuard       = "PODID-AGENT-GUARD"
+	rejectWithReset  = "tcp-reset"
+	defaultMetadata  = "169.254.169.254:80"
+	maxInterfaceName = 15 // IFNAMSIZ - 1
+)
+
+// Pod is a pod's host-side interface and its address.
+type Pod struct {
+	Interface string
+	IP        netip.Addr
+}
+
+// Input is what the rules depend on.
+type Input struct {
+	// Agent is where the agent listens for redirected traffic.
+	Agent netip.AddrPort
+	// Metadata is the address pods call; zero means 169.254.169.254:80.
+	Metadata netip.AddrPort
+	// Pods ties each pod's address to its host-side interface. When set,
+	// PodCIDRs is not used for redirection.
+	Pods []Pod
+	// PodCIDRs redirect by source range only, when the CNI gives no
+	// interfaces; a spoofed source inside the range is then not detected.
+	PodCIDRs []netip.Prefix
+}
+
+// Rule is one rule's arguments, without table, command and chain.
+type Rule []string
+
+// Chain is a chain of the plan and the rule that jumps to it.
+type Chain struct {
+	Table string
+	Name  string
+	// Hook is the built-in chain that jumps to Name, with the rule Jump
+	// (which ends in "-j Name"), inserted first.
+	Hook string
+	Jump Rule
+	// Rules are the chain's rules, in order.
+	Rules []Rule
+}
+
+// Plan is the complete set of chains.
+type Plan struct {
+	Chains []Chain
+}
+
+// MakePlan computes the rules for in. It is pure: same input, same plan,
+// pods in a stable order.
+func MakePlan(in Input) (Plan, error) {
+	if !in.Metadata.IsValid() {
+		in.Metadata = netip.MustParseAddrPort(defaultMetadata)
+	}
+	if !in.Agent.IsValid() || in.Agent.Port() == 0 {
+		return Plan{}, errors.New("plan rules: the agent address needs an IP and a port")
+	}
+	if len(in.Pods) == 0 && len(in.PodCIDRs) == 0 {
+		return Plan{}, errors.New("plan rules: give the pods' interfaces or the pod CIDRs")
+	}
+	pods := slices.Clone(in.Pods)
+	slices.SortFunc(pods, func(a, b Pod) int {
+		if c := strings.Compare(a.Interface, b.Interface); c != 0 {
+			return c
+		}
+		return a.IP.Compare(b.IP)
+	})
+	dnat := Rule{"-p", "tcp", "-j", "DNAT", "--to-destination", in.Agent.String()}
+	var nat []Rule
+	for _, p := range pods {
+		if p.Interface == "" || len(p.Interface) > maxInterfaceName || strings.ContainsAny(p.Interface, " /") || !p.IP.IsValid() {
+			return Plan{}, fmt.Errorf("plan rules: pod interface %q with address %s is not usable", p.Interface, p.IP)
+		}
+		nat = append(nat, append(Rule{"-s", host(p.IP), "-i", p.Interface}, dnat...))
+	}
+	if len(pods) == 0 {
+		for _, c := range in.PodCIDRs {
+			nat = append(nat, append(Rule{"-s", c.Masked().String()}, dnat...))
+		}
+	}
+	nat = append(nat, Rule{"-j", "RETURN"})
+	toMetadata := Rule{"-d", host(in.Metadata.Addr()), "-p", "tcp", "--dport", strconv.Itoa(int(in.Metadata.Port()))}
+	toAgent := Rule{"-d", host(in.Agent.Addr()), "-p", "tcp", "--dport", strconv.Itoa(int(in.Agent.Port()))}
+	reject := Rule{"-p", "tcp", "-j", "REJECT", "--reject-with", rejectWithReset}
+	return Plan{Chains: []Chain{
+		{Table: "nat", Name: NATChain, Hook: "PREROUTING", Jump: jump(toMetadata, NATChain), Rules: nat},
+		{Table: "filter", Name: ForwardGuard, Hook: "FORWARD", Jump: jump(toMetadata, ForwardGuard), Rules: []Rule{reject}},
+		{Table: "filter", Name: AgentGuard, Hook: "INPUT", Jump: jump(toAgent, AgentGuard), Rules: []Rule{
+			{"-i", "lo", "-j", "RETURN"},
+			{"-m", "conntrack", "--ctstate", "DNAT", "-j", "RETURN"},
+			reject,
+		}},
+	}}, nil
+}
+
+func jump(match Rule, chain string) Rule {
+	return append(slices.Clone(match), "-j", chain)
+}
+
+func host(a netip.Addr) string {
+	return netip.PrefixFrom(a, a.BitLen()).String()
+}
+
+// String renders the plan as iptables-save-like lines, for logs and tests.
+func (p Plan) String() string {
+	var b strings.Builder
+	for _, c := range p.Chains {
+		fmt.Fprintf(&b, "*%s\n-N %s\n-I %s %s\n", c.Table, c.Name, c.Hook, strings.Join(c.Jump, " "))
+		for _, r := range c.Rules {
+			fmt.Fprintf(&b, "-A %s %s\n", c.Name, strings.Join(r, " "))
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,168 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/podid/podid/internal/agent/server"
+	"github.com/podid/podid/internal/tokens"
+)
+
+// Options configure the node agent. Environment variables NODE_NAME,
+// NODE_IP, POD_NAMESPACE and SERVICE_ACCOUNT_NAME provide defaults (set them
+// with the downward API).
+type Options struct {
+	NodeName string
+	NodeIP   string
+
+	ListenAddress  string
+	ProbeAddress   string
+	MetricsAddress string
+
+	MetadataAddress       string
+	NodeIMDSURL           string
+	BlockInstanceMetadata bool
+	ProxyOtherPaths       bool
+
+	AssignmentWait time.Duration
+	RetryAfter     time.Duration
+	NewPodGrace    time.Duration
+
+	TokenMode               string
+	AuthorityHost           string
+	TenantID                string
+	AuthorityCAFile         string
+	ServiceAccountNamespace string
+	ServiceAccountName      string
+	TokenTimeout            time.Duration
+
+	CacheSize     int
+	RefreshBefore time.Duration
+
+	ManageIPTables       bool
+	PodCIDRs             []string
+	IPTablesSyncInterval time.Duration
+
+	Resync time.Duration
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		NodeName:                os.Getenv("NODE_NAME"),
+		NodeIP:                  os.Getenv("NODE_IP"),
+		ListenAddress:           ":2579",
+		ProbeAddress:            ":8085",
+		MetricsAddress:          ":9090",
+		MetadataAddress:         "169.254.169.254:80",
+		NodeIMDSURL:             tokens.DefaultIMDSEndpoint,
+		BlockInstanceMetadata:   true,
+		AssignmentWait:          server.DefaultAssignmentWait,
+		RetryAfter:              server.DefaultRetryAfter,
+		NewPodGrace:             server.DefaultNewPodGrace,
+		TokenMode:               string(tokens.ModeNode),
+		AuthorityHost:           tokens.DefaultAuthorityHost,
+		ServiceAccountNamespace: envOr("POD_NAMESPACE", "kube-system"),
+		ServiceAccountName:      envOr("SERVICE_ACCOUNT_NAME", "podid-nmi"),
+		TokenTimeout:            server.DefaultTokenTimeout,
+		CacheSize:               tokens.DefaultCacheEntries,
+		RefreshBefore:           tokens.DefaultRefreshBefore,
+		ManageIPTables:          true,
+		IPTablesSyncInterval:    time.Minute,
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// AddFlags binds the options to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.NodeName, "node-name", o.NodeName, "Name of this node; only its pods and assignments are served (default $NODE_NAME).")
+	fs.StringVar(&o.NodeIP, "node-ip", o.NodeIP, "This node's IP, the address iptables redirects pods' metadata traffic to (default $NODE_IP).")
+	fs.StringVar(&o.ListenAddress, "listen-address", o.ListenAddress, "Address (host:port) of the IMDS-compatible token server; the port is the redirect target.")
+	fs.StringVar(&o.ProbeAddress, "probe-address", o.ProbeAddress, "Address of /healthz and /readyz. Empty disables them.")
+	fs.StringVar(&o.MetricsAddress, "metrics-address", o.MetricsAddress, "Address of the Prometheus /metrics endpoint. Empty disables it.")
+	fs.StringVar(&o.MetadataAddress, "metadata-address", o.MetadataAddress, "IP:port pods call for tokens; traffic to it is redirected to the agent.")
+	fs.StringVar(&o.NodeIMDSURL, "node-imds-url", o.NodeIMDSURL, "Base URL of the node's real IMDS, for node-mode tokens, exempt pods and proxied paths.")
+	fs.BoolVar(&o.BlockInstanceMetadata, "block-instance-metadata", o.BlockInstanceMetadata, "Answer /metadata/instance with 403 instead of proxying it to the node's IMDS for known pods.")
+	fs.BoolVar(&o.ProxyOtherPaths, "proxy-other-paths", o.ProxyOtherPaths, "Proxy paths the agent does not serve to the node's IMDS for known pods, instead of answering 403.")
+	fs.DurationVar(&o.AssignmentWait, "assignment-wait", o.AssignmentWait, "Longest time a token request waits for its pod or assignment to appear or become Assigned before answering 503 with Retry-After. 0 answers at once.")
+	fs.DurationVar(&o.RetryAfter, "retry-after", o.RetryAfter, "Retry-After sent with 503 answers, whole seconds from 1s to 25s (SDKs stop retrying above 25s).")
+	fs.DurationVar(&o.NewPodGrace, "new-pod-grace", o.NewPodGrace, "Age under which a pod missing the identity it asks for gets 503 (retry) rather than 400. 0 disables the grace.")
+	fs.StringVar(&o.TokenMode, "token-mode", o.TokenMode, "Default way to get tokens: node (node IMDS for managed identities, the identity's secret or certificate for service principals) or federated (exchange the agent's service-account token; no VMSS change). Identities override it with the aadpodidentity.k8s.io/token-mode annotation.")
+	fs.StringVar(&o.AuthorityHost, "authority-host", o.AuthorityHost, "Azure AD base URL (https) for service principals and federated mode.")
+	fs.StringVar(&o.TenantID, "tenant-id", o.TenantID, "Azure AD tenant for identities that name none (managed identities in federated mode).")
+	fs.StringVar(&o.AuthorityCAFile, "authority-ca-file", o.AuthorityCAFile, "PEM file of CA certificates to trust for the authority host. Empty uses the system roots.")
+	fs.StringVar(&o.ServiceAccountNamespace, "service-account-namespace", o.ServiceAccountNamespace, "Namespace of the agent's service account, whose tokens federated mode exchanges (default $POD_NAMESPACE).")
+	fs.StringVar(&o.ServiceAccountName, "service-account-name", o.ServiceAccountName, "The agent's service account (default $SERVICE_ACCOUNT_NAME).")
+	fs.DurationVar(&o.TokenTimeout, "token-timeout", o.TokenTimeout, "Longest time one upstream token call (IMDS or Azure AD) may take.")
+	fs.IntVar(&o.CacheSize, "token-cache-size", o.CacheSize, "Most tokens kept (identities × resources), least recently used evicted first. 0 disables caching.")
+	fs.DurationVar(&o.RefreshBefore, "token-refresh-before", o.RefreshBefore, "Renew a cached token once less than this is left (or half its lifetime, if shorter). Keep it above 5m: SDKs discard tokens with less left.")
+	fs.BoolVar(&o.ManageIPTables, "manage-iptables", o.ManageIPTables, "Install, repair and on exit remove the iptables rules redirecting pods' metadata traffic.")
+	fs.StringSliceVar(&o.PodCIDRs, "pod-cidr", o.PodCIDRs, "Pod CIDRs of this node, redirected when the CNI gives no per-pod interfaces (comma-separated).")
+	fs.DurationVar(&o.IPTablesSyncInterval, "iptables-sync-interval", o.IPTablesSyncInterval, "How often the rules are checked and repaired.")
+	fs.DurationVar(&o.Resync, "resync", o.Resync, "Informer resync period. 0 disables resyncs; watches deliver every change anyway.")
+}
+
+// Validate checks the options and says what to fix.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.NodeName == "" {
+		errs = append(errs, errors.New("--node-name (or $NODE_NAME) is required"))
+	}
+	if _, _, err := net.SplitHostPort(o.ListenAddress); err != nil {
+		errs = append(errs, fmt.Errorf("--listen-address %q: %w", o.ListenAddress, err))
+	}
+	if _, err := netip.ParseAddrPort(o.MetadataAddress); err != nil {
+		errs = append(errs, fmt.Errorf("--metadata-address %q: want IP:port: %w", o.MetadataAddress, err))
+	}
+	if u, err := url.Parse(o.NodeIMDSURL); err != nil || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--node-imds-url %q is not a URL", o.NodeIMDSURL))
+	}
+	if o.AssignmentWait < 0 || o.NewPodGrace < 0 || o.TokenTimeout <= 0 || o.RefreshBefore < 0 || o.CacheSize < 0 || o.Resync < 0 {
+		errs = append(errs, errors.New("durations and sizes must not be negative, and --token-timeout must be positive"))
+	}
+	if o.RetryAfter < time.Second || o.RetryAfter > server.MaxRetryAfter || o.RetryAfter%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("--retry-after %s: want whole seconds from 1s to %s", o.RetryAfter, server.MaxRetryAfter))
+	}
+	switch tokens.Mode(o.TokenMode) {
+	case tokens.ModeNode:
+	case tokens.ModeFederated:
+		if o.ServiceAccountName == "" || o.ServiceAccountNamespace == "" {
+			errs = append(errs, errors.New("--token-mode=federated needs --service-account-namespace and --service-account-name"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--token-mode %q: want node or federated", o.TokenMode))
+	}
+	if u, err := url.Parse(o.AuthorityHost); err != nil || u.Scheme != "https" || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--authority-host %q: want an https URL", o.AuthorityHost))
+	}
+	if o.ManageIPTables {
+		if _, err := netip.ParseAddr(o.NodeIP); err != nil {
+			errs = append(errs, errors.New("--manage-iptables needs --node-ip (or $NODE_IP), the redirect target"))
+		}
+		if len(o.PodCIDRs) == 0 {
+			errs = append(errs, errors.New("--manage-iptables needs --pod-cidr until per-pod interfaces are discovered"))
+		}
+		for _, c := range o.PodCIDRs {
+			if _, err := netip.ParsePrefix(c); err != nil {
+				errs = append(errs, fmt.Errorf("--pod-cidr %q: %w", c, err))
+			}
+		}
+		if o.IPTablesSyncInterval <= 0 {
+			errs = append(errs, errors.New("--iptables-sync-interval must be positive"))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,155 @@
+package podindex
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	v1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/agent/server"
+	"github.com/podid/podid/internal/tokens"
+)
+
+// TokenModeAnnotation on an AzureIdentity overrides the cluster's token
+// mode for it: "node" or "federated".
+const TokenModeAnnotation = "aadpodidentity.k8s.io/token-mode"
+
+// Index names.
+const (
+	byPodIP    = "podIP"
+	byPod      = "pod"
+	byIdentity = "identity"
+)
+
+// live reports whether a pod can be calling: Pending or Running.
+func live(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodPending || p.Status.Phase == corev1.PodRunning
+}
+
+// podIPs indexes live pods by each of their IPs.
+func podIPs(obj any) ([]string, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok || !live(p) {
+		return nil, nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	add := func(ip string) {
+		if ip != "" && !seen[ip] {
+			seen[ip] = true
+			out = append(out, ip)
+		}
+	}
+	add(p.Status.PodIP)
+	for _, ip := range p.Status.PodIPs {
+		add(ip.IP)
+	}
+	return out, nil
+}
+
+// assignedPod indexes an AzureAssignedIdentity by its pod's namespace/name.
+func assignedPod(obj any) ([]string, error) {
+	a, ok := obj.(*v1.AzureAssignedIdentity)
+	if !ok {
+		return nil, nil
+	}
+	return []string{a.Spec.PodNamespace + "/" + a.Spec.Pod}, nil
+}
+
+// assignedIdentity indexes an AzureAssignedIdentity by its identity's key.
+func assignedIdentity(obj any) ([]string, error) {
+	a, ok := obj.(*v1.AzureAssignedIdentity)
+	if !ok || a.Spec.AzureIdentityRef == nil {
+		return nil, nil
+	}
+	return []string{toAssigned(a).Identity.Key()}, nil
+}
+
+// resolveCaller decides which pod the pods sharing one address make.
+// None: unknown. One regular pod: it. Only hostNetwork pods: a hostNetwork
+// caller, exempt only if every one of them is (the address cannot tell
+// which of them is calling). Anything else: ambiguous.
+func resolveCaller(pods []*corev1.Pod, exempt func(*corev1.Pod) bool) (server.Caller, error) {
+	var regular, host []*corev1.Pod
+	for _, p := range pods {
+		if !live(p) {
+			continue
+		}
+		if p.Spec.HostNetwork {
+			host = append(host, p)
+		} else {
+			regular = append(regular, p)
+		}
+	}
+	switch {
+	case len(regular) == 1 && len(host) == 0:
+		return toCaller(regular[0], exempt(regular[0])), nil
+	case len(regular) == 0 && len(host) > 0:
+		all := true
+		for _, p := range host {
+			all = all && exempt(p)
+		}
+		c := toCaller(host[0], all)
+		c.HostNetwork = true
+		return c, nil
+	case len(regular) == 0:
+		return server.Caller{}, server.ErrUnknownCaller
+	default:
+		return server.Caller{}, server.ErrAmbiguousCaller
+	}
+}
+
+func toCaller(p *corev1.Pod, exempt bool) server.Caller {
+	return server.Caller{
+		Pod:         server.PodRef{Namespace: p.Namespace, Name: p.Name},
+		Created:     p.CreationTimestamp.Time,
+		HostNetwork: p.Spec.HostNetwork,
+		Exempt:      exempt,
+	}
+}
+
+// exempted reports whether any exception (of the pod's namespace) lists
+// only labels the pod carries with the same values.
+func exempted(p *corev1.Pod, exceptions []*v1.AzurePodIdentityException) bool {
+	for _, e := range exceptions {
+		if e.Namespace != p.Namespace || len(e.Spec.PodLabels) == 0 {
+			continue
+		}
+		match := true
+		for k, v := range e.Spec.PodLabels {
+			if got, ok := p.Labels[k]; !ok || got != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+// toAssigned reads what the agent needs from an AzureAssignedIdentity.
+func toAssigned(a *v1.AzureAssignedIdentity) server.Assigned {
+	out := server.Assigned{Name: a.Namespace + "/" + a.Name, State: a.Status.Status}
+	ref := a.Spec.AzureIdentityRef
+	if ref == nil {
+		return out
+	}
+	id := tokens.Identity{
+		Name:       ref.Namespace + "/" + ref.Name,
+		Type:       ref.Spec.Type,
+		ClientID:   ref.Spec.ClientID,
+		ResourceID: ref.Spec.ResourceID,
+		TenantID:   ref.Spec.TenantID,
+		Mode:       tokens.Mode(strings.ToLower(ref.Annotations[TokenModeAnnotation])),
+	}
+	if s := ref.Spec.ClientPassword; s != nil {
+		id.SecretNamespace, id.SecretName = s.Namespace, s.Name
+		if id.SecretNamespace == "" {
+			id.SecretNamespace = ref.Namespace
+		}
+	}
+	out.Identity = id
+	return out
+}

@@ -1,0 +1,216 @@
+package podindex
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	v1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/agent/server"
+	"github.com/podid/podid/internal/tokens"
+)
+
+type podMod func(*corev1.Pod)
+
+func pod(name, ip string, mods ...podMod) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: map[string]string{"app": name},
+			CreationTimestamp: metav1.NewTime(time.Unix(1_760_000_000, 0))},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}},
+	}
+	for _, m := range mods {
+		m(p)
+	}
+	return p
+}
+
+func phase(ph corev1.PodPhase) podMod { return func(p *corev1.Pod) { p.Status.Phase = ph } }
+func hostNet(p *corev1.Pod)           { p.Spec.HostNetwork = true }
+
+func exception(ns string, labels map[string]string) *v1.AzurePodIdentityException {
+	return &v1.AzurePodIdentityException{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ex"},
+		Spec: v1.AzurePodIdentityExceptionSpec{PodLabels: labels}}
+}
+
+func aai(name, podName, identity, state string) *v1.AzureAssignedIdentity {
+	return &v1.AzureAssignedIdentity{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: map[string]string{v1.NodeNameLabel: "n1"}},
+		Spec: v1.AzureAssignedIdentitySpec{Pod: podName, PodNamespace: "default", NodeName: "n1",
+			AzureIdentityRef: &v1.AzureIdentity{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: identity},
+				Spec: v1.AzureIdentitySpec{ClientID: identity + "-client"}}},
+		Status: v1.AzureAssignedIdentityStatus{Status: state},
+	}
+}
+
+func TestPodIPsIndexesOnlyLivePods(t *testing.T) {
+	cases := map[string]struct {
+		pod  *corev1.Pod
+		want int
+	}{
+		"a running pod is indexed by its IP":             {pod: pod("a", "10.0.0.1"), want: 1},
+		"a pending pod is indexed":                       {pod: pod("a", "10.0.0.1", phase(corev1.PodPending)), want: 1},
+		"a succeeded pod is not indexed":                 {pod: pod("a", "10.0.0.1", phase(corev1.PodSucceeded)), want: 0},
+		"a failed pod is not indexed":                    {pod: pod("a", "10.0.0.1", phase(corev1.PodFailed)), want: 0},
+		"a pod without IP yet is not indexed":            {pod: pod("a", ""), want: 0},
+		"a dual-stack pod is indexed under both its IPs": {pod: pod("a", "10.0.0.1", func(p *corev1.Pod) { p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: "fd00::1"}) }), want: 2},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, _ := podIPs(tc.pod)
+			if len(got) != tc.want {
+				t.Fatalf("indexed under %v, want %d keys", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestResolveCaller(t *testing.T) {
+	never := func(*corev1.Pod) bool { return false }
+	always := func(*corev1.Pod) bool { return true }
+	cases := map[string]struct {
+		pods       []*corev1.Pod
+		exempt     func(*corev1.Pod) bool
+		want       string
+		wantErr    error
+		wantHost   bool
+		wantExempt bool
+	}{
+		"no pod at the address is an unknown caller":          {exempt: never, wantErr: server.ErrUnknownCaller},
+		"one pod at the address is the caller":                {pods: []*corev1.Pod{pod("a", "ip")}, exempt: never, want: "default/a"},
+		"two pods with one address are refused":               {pods: []*corev1.Pod{pod("a", "ip"), pod("b", "ip")}, exempt: never, wantErr: server.ErrAmbiguousCaller},
+		"a finished pod sharing the address does not count":   {pods: []*corev1.Pod{pod("a", "ip"), pod("b", "ip", phase(corev1.PodSucceeded))}, exempt: never, want: "default/a"},
+		"a hostNetwork pod is reported as such":               {pods: []*corev1.Pod{pod("h", "node", hostNet)}, exempt: never, want: "default/h", wantHost: true},
+		"hostNetwork pods are exempt only if all of them are": {pods: []*corev1.Pod{pod("h", "node", hostNet), pod("k", "node", hostNet)}, exempt: func(p *corev1.Pod) bool { return p.Name == "h" }, want: "default/h", wantHost: true},
+		"hostNetwork pods all covered by exceptions pass":     {pods: []*corev1.Pod{pod("h", "node", hostNet), pod("k", "node", hostNet)}, exempt: always, want: "default/h", wantHost: true, wantExempt: true},
+		"an exempt regular pod is marked exempt":              {pods: []*corev1.Pod{pod("a", "ip")}, exempt: always, want: "default/a", wantExempt: true},
+		"a regular pod sharing the node's address is refused": {pods: []*corev1.Pod{pod("a", "ip"), pod("h", "ip", hostNet)}, exempt: never, wantErr: server.ErrAmbiguousCaller},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, err := resolveCaller(tc.pods, tc.exempt)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			}
+			if tc.wantErr != nil {
+				return
+			}
+			if c.Pod.String() != tc.want || c.HostNetwork != tc.wantHost || c.Exempt != tc.wantExempt {
+				t.Fatalf("caller %+v", c)
+			}
+		})
+	}
+}
+
+func TestExempted(t *testing.T) {
+	p := pod("a", "ip", func(p *corev1.Pod) { p.Labels["tier"] = "system" })
+	cases := map[string]struct {
+		ex   *v1.AzurePodIdentityException
+		want bool
+	}{
+		"an exception whose labels the pod carries covers it": {ex: exception("default", map[string]string{"tier": "system"}), want: true},
+		"every listed label must match":                       {ex: exception("default", map[string]string{"tier": "system", "x": "y"})},
+		"a label with another value does not match":           {ex: exception("default", map[string]string{"tier": "web"})},
+		"an exception of another namespace does not cover it": {ex: exception("other", map[string]string{"tier": "system"})},
+		"an exception without labels covers nothing":          {ex: exception("default", nil)},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := exempted(p, []*v1.AzurePodIdentityException{tc.ex}); got != tc.want {
+				t.Fatalf("exempted %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestToAssignedReadsTheIdentityCopy(t *testing.T) {
+	a := aai("x", "app", "id1", v1.AssignedIDAssigned)
+	a.Spec.AzureIdentityRef.Annotations = map[string]string{TokenModeAnnotation: "Federated"}
+	a.Spec.AzureIdentityRef.Spec.Type = v1.ServicePrincipal
+	a.Spec.AzureIdentityRef.Spec.ClientPassword = &corev1.SecretReference{Name: "sp"}
+	got := toAssigned(a)
+	want := server.Assigned{Name: "default/x", State: v1.AssignedIDAssigned, Identity: tokens.Identity{
+		Name: "default/id1", Type: v1.ServicePrincipal, ClientID: "id1-client", Mode: tokens.ModeFederated,
+		SecretNamespace: "default", SecretName: "sp"}}
+	if got != want {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
+// newTestIndex builds an Index over plain indexers, as the informers would
+// fill them.
+func newTestIndex(t *testing.T) *Index {
+	t.Helper()
+	return &Index{
+		pods:       cache.NewIndexer(cache.MetaNamespaceKeyFunc, podIndexers()),
+		assigned:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, assignedIndexers()),
+		exceptions: cache.NewIndexer(cache.MetaNamespaceKeyFunc, exceptionIndexers()),
+	}
+}
+
+func TestIndexAnswersThroughItsIndexes(t *testing.T) {
+	x := newTestIndex(t)
+	ctx := context.Background()
+	_ = x.pods.Add(pod("app", "10.0.0.5"))
+	_ = x.pods.Add(pod("sys", "10.0.0.6", func(p *corev1.Pod) { p.Labels["tier"] = "system" }))
+	_ = x.exceptions.Add(exception("default", map[string]string{"tier": "system"}))
+	_ = x.assigned.Add(aai("a1", "app", "id1", v1.AssignedIDAssigned))
+	_ = x.assigned.Add(aai("a2", "other", "id2", v1.AssignedIDAssigned))
+
+	c, _, err := x.ResolveCaller(ctx, netip.MustParseAddr("10.0.0.5"))
+	if err != nil || c.Pod.Name != "app" || c.Exempt {
+		t.Fatalf("caller %+v, %v", c, err)
+	}
+	if c, _, _ := x.ResolveCaller(ctx, netip.MustParseAddr("10.0.0.6")); !c.Exempt {
+		t.Fatal("the pod covered by an exception is not exempt")
+	}
+	if _, _, err := x.ResolveCaller(ctx, netip.MustParseAddr("10.0.0.7")); !errors.Is(err, server.ErrUnknownCaller) {
+		t.Fatalf("unknown address: %v", err)
+	}
+	list, _ := x.IdentitiesFor(ctx, c.Pod)
+	if len(list) != 1 || list[0].Identity.Name != "default/id1" {
+		t.Fatalf("identities %+v", list)
+	}
+	if _, _, err := x.LookupPod(ctx, server.PodRef{Namespace: "default", Name: "app"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestChangesWakeWaiters(t *testing.T) {
+	x := newTestIndex(t)
+	_, ch := x.IdentitiesFor(context.Background(), server.PodRef{Namespace: "default", Name: "app"})
+	select {
+	case <-ch:
+		t.Fatal("woken before any change")
+	default:
+	}
+	x.changes.Notify()
+	<-ch // closed by the change; a lost wake-up would hang the test
+}
+
+func TestIdentityGoneIsReportedWhenTheLastAssignmentGoes(t *testing.T) {
+	x := newTestIndex(t)
+	var gone []string
+	h := assignmentHandler(x, func(k string) { gone = append(gone, k) })
+	a1, a2 := aai("a1", "app", "id1", v1.AssignedIDAssigned), aai("a2", "app2", "id1", v1.AssignedIDAssigned)
+	_ = x.assigned.Add(a1)
+	_ = x.assigned.Add(a2)
+
+	_ = x.assigned.Delete(a1)
+	h.OnDelete(a1)
+	if len(gone) != 0 {
+		t.Fatalf("reported %v while a2 still uses the identity", gone)
+	}
+	unassigned := a2.DeepCopy()
+	unassigned.Status.Status = v1.AssignedIDUnassigned
+	_ = x.assigned.Update(unassigned)
+	h.OnUpdate(a2, unassigned)
+	if len(gone) != 1 || gone[0] != toAssigned(a2).Identity.Key() {
+		t.Fatalf("reported %v, want the identity's key once", gone)
+	}
+}

@@ -1,0 +1,253 @@
+package agent
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/podid/podid/internal/agent/netrules"
+	"github.com/podid/podid/internal/agent/podindex"
+	"github.com/podid/podid/internal/agent/server"
+	"github.com/podid/podid/internal/tokens"
+)
+
+// shutdownGrace bounds how long in-flight requests may finish on exit.
+const shutdownGrace = 5 * time.Second
+
+// Run serves until ctx ends. The logger comes from log; nil uses
+// slog.Default().
+func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger) error {
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("invalid options: %w", err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("build Kubernetes client: %w", err)
+	}
+	crd, err := podindex.NewCRDClient(cfg)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	metrics, err := server.NewMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	src, evict, err := tokenSource(kube, opts, metrics)
+	if err != nil {
+		return err
+	}
+	idx, err := podindex.New(kube, crd, podindex.Options{NodeName: opts.NodeName, Resync: opts.Resync, OnIdentityGone: evict})
+	if err != nil {
+		return err
+	}
+	nodeIMDS, _ := url.Parse(opts.NodeIMDSURL) // checked by Validate
+	handler, err := server.New(server.Options{
+		Tokens: src, Pods: idx, Identities: idx, NodeIMDS: nodeIMDS,
+		InstanceMetadata: policy(!opts.BlockInstanceMetadata), OtherPaths: policy(opts.ProxyOtherPaths),
+		AssignmentWait: opts.AssignmentWait, RetryAfter: opts.RetryAfter, NewPodGrace: opts.NewPodGrace,
+		TokenTimeout: opts.TokenTimeout, Logger: log, Metrics: metrics,
+	})
+	if err != nil {
+		return err
+	}
+
+	idx.Start(ctx)
+	if err := idx.WaitForSync(ctx); err != nil {
+		return err
+	}
+	var rulesOK atomic.Bool
+	rulesOK.Store(!opts.ManageIPTables)
+	if opts.ManageIPTables {
+		stop, err := manageRules(ctx, opts, log, &rulesOK)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	ready := func() error {
+		if !idx.HasSynced() {
+			return errors.New("caches not synced")
+		}
+		if !rulesOK.Load() {
+			return errors.New("iptables rules not in place")
+		}
+		return nil
+	}
+	servers := []*http.Server{{Addr: opts.ListenAddress, Handler: handler}}
+	if opts.ProbeAddress != "" {
+		servers = append(servers, &http.Server{Addr: opts.ProbeAddress, Handler: server.NewProbeHandler(ready)})
+	}
+	if opts.MetricsAddress != "" {
+		servers = append(servers, &http.Server{Addr: opts.MetricsAddress, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
+	}
+	return serve(ctx, log, servers)
+}
+
+func policy(proxy bool) server.PathPolicy {
+	if proxy {
+		return server.Proxy
+	}
+	return server.Block
+}
+
+// tokenSource builds the sources, the router and the cache; evict forgets
+// an identity's tokens (a no-op without cache).
+func tokenSource(kube kubernetes.Interface, opts *Options, obs tokens.CacheObserver) (tokens.TokenSource, func(string), error) {
+	imds, err := tokens.NewIMDS(tokens.IMDSOptions{Endpoint: opts.NodeIMDSURL})
+	if err != nil {
+		return nil, nil, err
+	}
+	aad := tokens.AADOptions{AuthorityHost: opts.AuthorityHost, TenantID: opts.TenantID}
+	if opts.AuthorityCAFile != "" {
+		pem, err := os.ReadFile(opts.AuthorityCAFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read --authority-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("--authority-ca-file %s holds no PEM certificate", opts.AuthorityCAFile)
+		}
+		aad.Client = tokens.NewHTTPSClient(pool)
+	}
+	secret, err := tokens.NewClientSecret(aad, clientSecretFrom(kube))
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := tokens.NewCertificate(aad, certificateFrom(kube))
+	if err != nil {
+		return nil, nil, err
+	}
+	fed, err := tokens.NewFederated(aad, serviceAccountToken(kube, opts.ServiceAccountNamespace, opts.ServiceAccountName))
+	if err != nil {
+		return nil, nil, err
+	}
+	router, err := tokens.NewRouter(tokens.RouterOptions{Default: tokens.Mode(opts.TokenMode),
+		Node: imds, Secret: secret, Certificate: cert, Federated: fed})
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.CacheSize == 0 {
+		return router, func(string) {}, nil
+	}
+	cache, err := tokens.NewCache(router, tokens.CacheOptions{MaxEntries: opts.CacheSize,
+		RefreshBefore: opts.RefreshBefore, FetchTimeout: opts.TokenTimeout, Observer: obs})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cache, func(key string) { cache.Evict(key) }, nil
+}
+
+// manageRules installs the rules, repairs them every interval until ctx
+// ends, and returns the func that removes them.
+func manageRules(ctx context.Context, opts *Options, log *slog.Logger, ok *atomic.Bool) (func(), error) {
+	in, err := ruleInput(opts)
+	if err != nil {
+		return nil, err
+	}
+	// TODO: tie rules to each pod's host-side interface once a CNI
+	// integration reports them (netrules.Input.Pods); until then the pod
+	// CIDRs are redirected.
+	plan, err := netrules.MakePlan(in)
+	if err != nil {
+		return nil, err
+	}
+	applier, err := netrules.NewApplier()
+	if err != nil {
+		return nil, err
+	}
+	sync := func() {
+		repaired, err := applier.Sync(plan)
+		ok.Store(err == nil)
+		if err != nil {
+			log.Error("iptables sync failed", "error", err)
+		} else if len(repaired) > 0 {
+			log.Info("iptables chains repaired", "chains", repaired)
+		}
+	}
+	sync()
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(opts.IPTablesSyncInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				sync()
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		if err := applier.Remove(plan); err != nil {
+			log.Error("iptables removal failed", "error", err)
+		}
+	}, nil
+}
+
+func ruleInput(opts *Options) (netrules.Input, error) {
+	_, portS, err := net.SplitHostPort(opts.ListenAddress)
+	if err != nil {
+		return netrules.Input{}, err
+	}
+	port, err := strconv.ParseUint(portS, 10, 16)
+	if err != nil {
+		return netrules.Input{}, fmt.Errorf("--listen-address port %q: %w", portS, err)
+	}
+	in := netrules.Input{
+		Agent:    netip.AddrPortFrom(netip.MustParseAddr(opts.NodeIP), uint16(port)),
+		Metadata: netip.MustParseAddrPort(opts.MetadataAddress),
+	}
+	for _, c := range opts.PodCIDRs {
+		in.PodCIDRs = append(in.PodCIDRs, netip.MustParsePrefix(c))
+	}
+	return in, nil
+}
+
+// serve runs the servers until ctx ends or one fails, then shuts all down.
+func serve(ctx context.Context, log *slog.Logger, servers []*http.Server) error {
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		s.ReadHeaderTimeout = 10 * time.Second
+		go func() {
+			log.Info("listening", "address", s.Addr)
+			if err := s.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve %s: %w", s.Addr, err)
+			}
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	for _, s := range servers {
+		_ = s.Shutdown(sctx)
+	}
+	return err
+}

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// hostToken serves /host/token for host components (for example a CSI
+// driver acting for a pod): the pod is named by the podns and podname
+// headers, and only loopback callers are served.
+func (s *server) hostToken(w http.ResponseWriter, r *http.Request) {
+	ip, err := remoteIP(r)
+	if err != nil || !ip.IsLoopback() {
+		s.refuse(w, r, &Refusal{Status: http.StatusForbidden, Reason: ReasonNotLoopback,
+			Message: "/host/token is served to callers on this host's loopback address only"})
+		return
+	}
+	pod := PodRef{Namespace: r.Header.Get("podns"), Name: r.Header.Get("podname")}
+	if pod.Namespace == "" || pod.Name == "" {
+		s.refuse(w, r, &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadRequest,
+			Message: "headers podns and podname are required"})
+		return
+	}
+	resource, sel, ref := parseTokenQuery(r.URL.Query())
+	if ref != nil {
+		s.refuse(w, r, ref)
+		return
+	}
+	ctx := r.Context()
+	routeOf(ctx).pod = pod.String()
+	wt := &waiter{limit: s.opts.AssignmentWait}
+	defer wt.stop()
+	var caller Caller
+	for {
+		c, changed, err := s.opts.Pods.LookupPod(ctx, pod)
+		if err == nil {
+			caller = c
+			break
+		}
+		if !errors.Is(err, ErrUnknownCaller) || !wt.wait(ctx, changed) {
+			s.refuse(w, r, &Refusal{Status: http.StatusNotFound, Reason: ReasonUnknownCaller,
+				Message: fmt.Sprintf("no pod %s runs on this node", pod)})
+			return
+		}
+	}
+	tok, a, ref := s.obtain(ctx, caller, sel, resource, wt)
+	if ref != nil {
+		s.refuse(w, r, ref)
+		return
+	}
+	writeJSON(w, http.StatusOK, hostToken{Token: newIMDSToken(tok, s.opts.Now()), ClientID: a.Identity.ClientID})
+}
