@@ -1,6 +1,8 @@
 package v1
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -148,7 +150,7 @@ const (
 
 // TokenMode returns the identity's mode given the cluster default.
 func (id *AzureIdentity) TokenMode(clusterDefault string) string {
-	switch id.Annotations[TokenModeAnnotation] {
+	switch strings.ToLower(id.Annotations[TokenModeAnnotation]) {
 	case TokenModeFederated:
 		return TokenModeFederated
 	case TokenModeNode:

@@ -67,7 +67,7 @@ func NewOptions() *Options {
 		AssignmentWait:          server.DefaultAssignmentWait,
 		RetryAfter:              server.DefaultRetryAfter,
 		NewPodGrace:             server.DefaultNewPodGrace,
-		TokenMode:               string(tokens.ModeNode),
+		TokenMode:               string(tokens.ModeFederated),
 		AuthorityHost:           tokens.DefaultAuthorityHost,
 		ServiceAccountNamespace: envOr("POD_NAMESPACE", "kube-system"),
 		ServiceAccountName:      envOr("SERVICE_ACCOUNT_NAME", "podid-nmi"),

@@ -12,7 +12,7 @@ import (
 
 // TokenModeAnnotation on an AzureIdentity overrides the cluster's token
 // mode for it: "node" or "federated".
-const TokenModeAnnotation = "aadpodidentity.k8s.io/token-mode"
+const TokenModeAnnotation = v1.TokenModeAnnotation
 
 // Index names.
 const (
