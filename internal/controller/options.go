@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	podidv1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/cloudassign"
 )
 
 // Options configure mic. Defaults come from NewOptions.
@@ -39,6 +40,8 @@ type Options struct {
 	ClusterWideBindings bool
 	// Workers is how many pods are reconciled at once.
 	Workers int
+	// Cloud says how node-mode identities reach VMs and VMSS.
+	Cloud cloudassign.CloudOptions
 }
 
 // LeaderElectionID names the Lease replicas compete for.
@@ -75,6 +78,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TokenMode, "token-mode", o.TokenMode, "How node agents get tokens unless an identity's "+podidv1.TokenModeAnnotation+" annotation says otherwise: federated (exchange the agent's service-account token; no cloud writes, tokens in milliseconds) or node (aad-pod-identity's way: managed identities are added to the node's VM or VMSS).")
 	fs.BoolVar(&o.ClusterWideBindings, "cluster-wide-bindings", o.ClusterWideBindings, "Let a binding serve pods of every namespace, as aad-pod-identity did by default. Any pod that can set the aadpodidbinding label can then use any identity; identities annotated "+podidv1.BehaviorAnnotation+": "+podidv1.BehaviorNamespaced+" stay in their namespace.")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "Pods reconciled at once.")
+	o.Cloud.AddFlags(fs)
 }
 
 // Validate reports every option that cannot work, together.
@@ -94,6 +98,9 @@ func (o *Options) Validate() error {
 	}
 	if o.LeaderElect && !(o.RetryPeriod < o.RenewDeadline && o.RenewDeadline < o.LeaseDuration) {
 		errs = append(errs, fmt.Errorf("leader election needs --leader-elect-retry-period (%s) < --leader-elect-renew-deadline (%s) < --leader-elect-lease-duration (%s)", o.RetryPeriod, o.RenewDeadline, o.LeaseDuration))
+	}
+	if err := o.Cloud.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/podid/podid/internal/cloudassign"
 	"github.com/podid/podid/internal/controller/assign"
 	"github.com/podid/podid/internal/controller/normalize"
 	"github.com/podid/podid/internal/kubeclient"
@@ -75,9 +76,23 @@ func Register(ctx context.Context, mgr ctrl.Manager, opts *Options) error {
 		ClusterWide:             opts.ClusterWideBindings,
 		DefaultTokenMode:        opts.TokenMode,
 		MaxConcurrentReconciles: opts.Workers,
+		CloudAssignment:         opts.Cloud.Enabled(),
 	}
 	if err := pods.Setup(ctx, mgr); err != nil {
 		return err
+	}
+	if opts.Cloud.Enabled() {
+		machines, err := opts.Cloud.NewMachines()
+		if err != nil {
+			return err
+		}
+		cloud := &cloudassign.Controller{
+			Client: mgr.GetClient(), Recorder: recorder, Machines: machines,
+			Immutable: opts.Cloud.Immutable, Resync: opts.Cloud.Resync,
+		}
+		if err := cloud.Setup(ctx, mgr); err != nil {
+			return err
+		}
 	}
 	bindings := &assign.BindingReconciler{Client: mgr.GetClient(), Recorder: recorder}
 	return bindings.Setup(mgr)

@@ -12,6 +12,10 @@ import (
 	"strconv"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -104,7 +108,29 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, retErr error) {
 	if err := writeKubeconfig(cp.Kubeconfig, cp.URL, keys); err != nil {
 		return nil, err
 	}
+	if err := publishIssuer(ctx, cp.Config); err != nil {
+		return nil, err
+	}
 	return cp, nil
+}
+
+// publishIssuer lets anyone read the service-account issuer's discovery
+// document and keys, as Azure AD must to verify federated tokens (AKS's
+// OIDC issuer is public the same way). Everything else stays behind RBAC.
+func publishIssuer(ctx context.Context, cfg *rest.Config) error {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("create clientset: %w", err)
+	}
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "podid:public-service-account-issuer-discovery"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:service-account-issuer-discovery"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "system:unauthenticated"}},
+	}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("publish service-account issuer discovery: %w", err)
+	}
+	return nil
 }
 
 func (cp *ControlPlane) startEtcd(ctx context.Context, opts Options) (string, error) {
