@@ -74,9 +74,13 @@ func (c *Controller) Setup(ctx context.Context, mgr ctrl.Manager) error {
 	hasFinalizer := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		return controllerutil.ContainsFinalizer(o, podidv1.AssignedIdentityFinalizer)
 	})
+	// Status writes, the worker's own among them, must not start bursts.
+	specOrDeletion := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return o.GetDeletionTimestamp() != nil
+	}))
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("cloudassign").
-		For(&podidv1.AzureAssignedIdentity{}, builder.WithPredicates(hasFinalizer)).
+		For(&podidv1.AzureAssignedIdentity{}, builder.WithPredicates(hasFinalizer, specOrDeletion)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: "node/" + o.GetName()}}}
 		})).

@@ -18,7 +18,7 @@ import (
 
 // Condition reasons written by the cloud worker besides ARM error codes.
 const (
-	ReasonOnMachine        = "Assigned"
+	ReasonOnMachine        = "AssignedToMachine"
 	ReasonCloudUnavailable = "CloudUnavailable"
 )
 

@@ -48,14 +48,20 @@ type WorkerOptions struct {
 	Clock clock.Clock
 	// Observe receives each ARM call's outcome, for metrics; may be nil.
 	Observe func(op string, err error, d time.Duration)
+	// Quiet is how long triggers must stop before a burst starts, so that
+	// the assignments of a deployment's pods go out in one PATCH. Zero
+	// means DefaultQuiet; a burst never waits longer than MaxDelay.
+	Quiet, MaxDelay time.Duration
 }
 
 // Worker defaults.
 const (
 	DefaultResync   = 3 * time.Minute
+	DefaultQuiet    = 300 * time.Millisecond
+	DefaultMaxDelay = 2 * time.Second
 	minBackoff      = time.Second
 	maxBackoff      = 5 * time.Minute
-	refusedBackoff  = 30 * time.Second
+	refusedBackoff  = 5 * time.Second
 	maxRefusedRetry = 10 * time.Minute
 )
 
@@ -83,6 +89,12 @@ func NewWorker(o WorkerOptions) *Worker {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
+	if o.Quiet == 0 {
+		o.Quiet = DefaultQuiet
+	}
+	if o.MaxDelay == 0 {
+		o.MaxDelay = DefaultMaxDelay
+	}
 	return &Worker{o: o, trigger: make(chan struct{}, 1), refused: map[string]refusal{}}
 }
 
@@ -103,6 +115,7 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-w.trigger:
+			w.settle(ctx)
 		case <-timer.C():
 		}
 		// Retry-After is a promise not to call before it ends, whatever
@@ -113,6 +126,23 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 		next := w.burst(ctx)
 		resetTimer(timer, next)
+	}
+}
+
+// settle absorbs further triggers until they stop for Quiet, or MaxDelay
+// has passed since the first.
+func (w *Worker) settle(ctx context.Context) {
+	deadline := w.o.Clock.After(w.o.MaxDelay)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline:
+			return
+		case <-w.trigger:
+		case <-w.o.Clock.After(w.o.Quiet):
+			return
+		}
 	}
 }
 
@@ -244,10 +274,12 @@ func (w *Worker) report(ctx context.Context, state State, on map[string]string, 
 	return w.o.Report(ctx, w.o.Target, r)
 }
 
-// refuse leaves an identity out for a while, doubling each time.
+// refuse leaves an identity out for a while, doubling each time, but never
+// longer than the resync period, so a role granted to fix it takes effect
+// within one resync.
 func (w *Worker) refuse(id string, f Failure) {
 	r := w.refused[id]
-	r.wait = min(max(2*r.wait, refusedBackoff), maxRefusedRetry)
+	r.wait = min(max(2*r.wait, refusedBackoff), maxRefusedRetry, w.o.Resync)
 	r.until = w.o.Clock.Now().Add(r.wait)
 	r.failure = f
 	w.refused[id] = r
@@ -287,8 +319,10 @@ func (w *Worker) nextResync() time.Duration {
 	return next
 }
 
+// fail doubles the back-off, never past the resync period: a role granted
+// to fix a refusal is noticed within one resync at the latest.
 func (w *Worker) fail() time.Duration {
-	w.backoff = min(max(2*w.backoff, minBackoff), maxBackoff)
+	w.backoff = min(max(2*w.backoff, minBackoff), maxBackoff, w.o.Resync)
 	return w.backoff
 }
 

@@ -3,12 +3,12 @@ package integration
 import (
 	"context"
 	"fmt"
+	"github.com/go-logr/logr"
 	"os"
 	"testing"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/podid/podid/internal/controller"
 	"github.com/podid/podid/internal/testenv"
@@ -28,6 +28,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	ctrl.SetLogger(logr.Discard()) // the tests read outcomes from the API, not logs
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	start := time.Now()
@@ -40,26 +41,14 @@ func run(m *testing.M) int {
 	defer env.Stop()
 	fmt.Fprintf(os.Stderr, "test cluster with %d nodes ready in %s\n", nodes, time.Since(start).Round(time.Millisecond))
 
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 env.Scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-	})
+	wait, err := env.RunMIC(ctx, controller.NewOptions())
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "create manager:", err)
-		return 1
-	}
-	opts := controller.NewOptions()
-	opts.LeaderElect = false
-	if err := controller.Register(ctx, mgr, opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(ctx) }()
 	code := m.Run()
 	cancel()
-	if err := <-mgrDone; err != nil {
+	if err := wait(); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 	}
 	return code

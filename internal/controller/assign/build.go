@@ -70,15 +70,16 @@ func specOutdated(have, want *podidv1.AzureAssignedIdentity) bool {
 		have.Labels[podidv1.NodeNameLabel] != want.Labels[podidv1.NodeNameLabel]
 }
 
-// wantStatus returns the status an assignment should have right after it is
-// written: Assigned when no cloud write is needed, Created otherwise (the
-// cloud worker moves it on).
+// wantStatus returns the status an assignment should have after this
+// reconcile. Without a cloud write it is Assigned at once. With one, this
+// reconciler only starts it at Created; from then on the status belongs to
+// the cloud worker, which alone knows whether the machine has the identity.
 func wantStatus(have podidv1.AzureAssignedIdentityStatus, needsCloud bool, now metav1.Time, generation int64) podidv1.AzureAssignedIdentityStatus {
 	out := *have.DeepCopy()
 	cond := metav1.Condition{Type: ConditionReady, ObservedGeneration: generation}
 	if needsCloud {
-		if out.Status == podidv1.AssignedIDAssigned {
-			return out // the cloud worker already finished; keep its word
+		if c := findCondition(have.Conditions, ConditionReady); have.Status != "" && (c == nil || c.Reason != ReasonAssigned) {
+			return out
 		}
 		out.Status = podidv1.AssignedIDCreated
 		cond.Status, cond.Reason = metav1.ConditionFalse, ReasonWaitingForCloud
@@ -90,6 +91,15 @@ func wantStatus(have podidv1.AzureAssignedIdentityStatus, needsCloud bool, now m
 	}
 	setCondition(&out.Conditions, cond, now)
 	return out
+}
+
+func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
 }
 
 // setCondition sets c in conds, keeping LastTransitionTime unless the
