@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -23,6 +24,9 @@ type Options struct {
 	LeaderElect bool
 	// LeaderElectionNamespace holds the Lease; empty means the pod's own.
 	LeaderElectionNamespace string
+	// LeaderElectionIdentity names this replica in the Lease; empty means
+	// <hostname>_<random>.
+	LeaderElectionIdentity string
 	// LeaseDuration is how long a leader's claim lasts without renewal.
 	LeaseDuration time.Duration
 	// RenewDeadline is how long the leader tries to renew before giving up.
@@ -50,16 +54,17 @@ const LeaderElectionID = "podid-mic"
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
-		MetricsAddr:   ":8888",
-		ProbeAddr:     ":8080",
-		LeaderElect:   true,
-		LeaseDuration: 15 * time.Second,
-		RenewDeadline: 10 * time.Second,
-		RetryPeriod:   2 * time.Second,
-		QPS:           200,
-		Burst:         400,
-		TokenMode:     podidv1.TokenModeFederated,
-		Workers:       16,
+		MetricsAddr:            ":8888",
+		ProbeAddr:              ":8080",
+		LeaderElect:            true,
+		LeaderElectionIdentity: os.Getenv("POD_NAME"),
+		LeaseDuration:          15 * time.Second,
+		RenewDeadline:          10 * time.Second,
+		RetryPeriod:            2 * time.Second,
+		QPS:                    200,
+		Burst:                  400,
+		TokenMode:              podidv1.TokenModeFederated,
+		Workers:                16,
 	}
 }
 
@@ -70,6 +75,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address of the /healthz and /readyz endpoints; 0 disables them.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect one active replica through a coordination.k8s.io Lease named "+LeaderElectionID+".")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the Lease; empty means the namespace mic runs in.")
+	fs.StringVar(&o.LeaderElectionIdentity, "leader-election-identity", o.LeaderElectionIdentity, "Name of this replica in the Lease (default $POD_NAME); empty means <hostname>_<random>. Needs --leader-election-namespace.")
 	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a leader's claim lasts without renewal; a standby takes over at most this long after the leader dies.")
 	fs.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", o.RenewDeadline, "How long the leader keeps trying to renew before it stops leading.")
 	fs.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", o.RetryPeriod, "How often candidates try to acquire or renew the Lease.")
@@ -95,6 +101,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Workers < 1 {
 		errs = append(errs, fmt.Errorf("--workers must be at least 1, got %d", o.Workers))
+	}
+	if o.LeaderElect && o.LeaderElectionIdentity != "" && o.LeaderElectionNamespace == "" {
+		errs = append(errs, errors.New("--leader-election-identity needs --leader-election-namespace"))
 	}
 	if o.LeaderElect && !(o.RetryPeriod < o.RenewDeadline && o.RenewDeadline < o.LeaseDuration) {
 		errs = append(errs, fmt.Errorf("leader election needs --leader-elect-retry-period (%s) < --leader-elect-renew-deadline (%s) < --leader-elect-lease-duration (%s)", o.RetryPeriod, o.RenewDeadline, o.LeaseDuration))

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"net/http"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -27,16 +31,21 @@ func Run(ctx context.Context, opts *Options) error {
 	cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
 	cfg.UserAgent = "podid-mic"
 	lease, renew, retry := opts.LeaseDuration, opts.RenewDeadline, opts.RetryPeriod
+	lock, err := leaseLock(cfg, opts)
+	if err != nil {
+		return err
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                  kubeclient.Scheme(),
-		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
-		HealthProbeBindAddress:  opts.ProbeAddr,
-		LeaderElection:          opts.LeaderElect,
-		LeaderElectionID:        LeaderElectionID,
-		LeaderElectionNamespace: opts.LeaderElectionNamespace,
-		LeaseDuration:           &lease,
-		RenewDeadline:           &renew,
-		RetryPeriod:             &retry,
+		LeaderElectionResourceLockInterface: lock,
+		Scheme:                              kubeclient.Scheme(),
+		Metrics:                             metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:              opts.ProbeAddr,
+		LeaderElection:                      opts.LeaderElect,
+		LeaderElectionID:                    LeaderElectionID,
+		LeaderElectionNamespace:             opts.LeaderElectionNamespace,
+		LeaseDuration:                       &lease,
+		RenewDeadline:                       &renew,
+		RetryPeriod:                         &retry,
 		// A new leader should start at once rather than wait out the lease.
 		LeaderElectionReleaseOnCancel: true,
 	})
@@ -96,4 +105,22 @@ func Register(ctx context.Context, mgr ctrl.Manager, opts *Options) error {
 	}
 	bindings := &assign.BindingReconciler{Client: mgr.GetClient(), Recorder: recorder}
 	return bindings.Setup(mgr)
+}
+
+// leaseLock returns a Lease lock under the configured identity, or nil to
+// let controller-runtime build one named after the host.
+func leaseLock(cfg *rest.Config, opts *Options) (resourcelock.Interface, error) {
+	if !opts.LeaderElect || opts.LeaderElectionIdentity == "" {
+		return nil, nil
+	}
+	cs, err := kubernetes.NewForConfig(rest.CopyConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("create leader election client: %w", err)
+	}
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, opts.LeaderElectionNamespace, LeaderElectionID,
+		cs.CoreV1(), cs.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: opts.LeaderElectionIdentity})
+	if err != nil {
+		return nil, fmt.Errorf("create leader election lock: %w", err)
+	}
+	return lock, nil
 }

@@ -152,3 +152,11 @@ func (p *Process) logTail() string {
 	}
 	return fmt.Sprintf("\nlast lines of %s:\n  %s", p.spec.LogFile, strings.Join(lines, "\n  "))
 }
+
+// Signal sends sig to the child.
+func (p *Process) Signal(sig os.Signal) error {
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal %s: %w", p.spec.Name, err)
+	}
+	return nil
+}

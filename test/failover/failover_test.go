@@ -1,0 +1,163 @@
+package failover
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	podidv1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/controller"
+	"github.com/podid/podid/internal/proc"
+	"github.com/podid/podid/internal/testenv"
+)
+
+const leaseNamespace = "default"
+
+func TestStandbyTakesOverWhenTheLeaderDies(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	env := testenv.StartT(t, testenv.Options{Nodes: 2})
+	mic := buildMIC(t)
+	ns := env.NewNamespace(t)
+	create(ctx, t, env,
+		&podidv1.AzureIdentity{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "id"},
+			Spec: podidv1.AzureIdentitySpec{ClientID: "248b3285-aa4c-436f-b0da-8ab35ba2d14a"}},
+		&podidv1.AzureIdentityBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b"},
+			Spec: podidv1.AzureIdentityBindingSpec{AzureIdentity: "id", Selector: "app"}})
+
+	a := startMIC(t, env, mic, "a")
+	leader := waitLeader(ctx, t, env, "")
+	b := startMIC(t, env, mic, "b")
+	runPods(ctx, t, env, ns, 0, 20)
+	waitAssigned(ctx, t, env, ns, 20)
+
+	// Kill the leader as a crash would: no chance to release the lease.
+	byName := map[string]*proc.Process{"a": a, "b": b}
+	killed := byName[leader]
+	if killed == nil {
+		t.Fatalf("leader %q is neither mic a nor mic b", leader)
+	}
+	killedAt := time.Now()
+	if err := killed.Signal(os.Kill); err != nil {
+		t.Fatal(err)
+	}
+	runPods(ctx, t, env, ns, 20, 20) // work arrives while nobody leads
+	next := waitLeader(ctx, t, env, leader)
+	took := time.Since(killedAt)
+	t.Logf("mic %s took over %s after mic %s was killed", next, took.Round(100*time.Millisecond), leader)
+	if took > 20*time.Second {
+		t.Errorf("takeover took %s, want at most 20s", took)
+	}
+	waitAssigned(ctx, t, env, ns, 40)
+}
+
+func buildMIC(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "mic")
+	cmd := exec.Command("go", "build", "-o", out, "github.com/podid/podid/cmd/mic")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build mic: %v\n%s", err, b)
+	}
+	return out
+}
+
+func startMIC(t *testing.T, env *testenv.Env, bin, name string) *proc.Process {
+	t.Helper()
+	p, err := proc.Start(proc.Spec{
+		Name: "mic-" + name,
+		Path: bin,
+		Args: []string{
+			"--kubeconfig=" + env.ControlPlane.Kubeconfig,
+			"--leader-election-namespace=" + leaseNamespace,
+			"--metrics-bind-address=0", "--health-probe-bind-address=0",
+			"--leader-election-identity=" + name,
+		},
+		LogFile: filepath.Join(env.Dir, "mic-"+name+".log"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(5 * time.Second) })
+	return p
+}
+
+// waitLeader waits for a lease holder other than not, and returns it.
+func waitLeader(ctx context.Context, t *testing.T, env *testenv.Env, not string) string {
+	t.Helper()
+	var holder string
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		var l coordinationv1.Lease
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: leaseNamespace, Name: controller.LeaderElectionID}, &l); err != nil {
+			return false, nil
+		}
+		if l.Spec.HolderIdentity == nil {
+			return false, nil
+		}
+		holder = *l.Spec.HolderIdentity
+		return holder != "" && holder != not, nil
+	})
+	if err != nil {
+		t.Fatalf("no new leader (holder %q): %v", holder, err)
+	}
+	return holder
+}
+
+func runPods(ctx context.Context, t *testing.T, env *testenv.Env, ns string, from, n int) {
+	t.Helper()
+	var pods []*corev1.Pod
+	for i := from; i < from+n; i++ {
+		pods = append(pods, testenv.Pod(testenv.PodSpec{Namespace: ns, Name: fmt.Sprintf("p-%02d", i),
+			Node: env.Nodes[i%len(env.Nodes)].Name, Labels: map[string]string{podidv1.SelectorLabel: "app"}}))
+	}
+	if err := env.CreatePods(ctx, pods, 8); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitAssigned waits for exactly one Assigned assignment per pod.
+func waitAssigned(ctx context.Context, t *testing.T, env *testenv.Env, ns string, pods int) {
+	t.Helper()
+	var assigned, total int
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		var list podidv1.AzureAssignedIdentityList
+		if err := env.Client.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return false, nil
+		}
+		assigned, total = 0, len(list.Items)
+		perPod := map[string]int{}
+		for _, a := range list.Items {
+			perPod[a.Spec.Pod]++
+			if a.Status.Status == podidv1.AssignedIDAssigned {
+				assigned++
+			}
+		}
+		for pod, n := range perPod {
+			if n > 1 {
+				return false, fmt.Errorf("pod %s has %d assignments of one identity", pod, n)
+			}
+		}
+		return assigned == pods && total == pods, nil
+	})
+	if err != nil {
+		t.Fatalf("%d of %d assignments Assigned (%d objects) for %d pods: %v", assigned, total, total, pods, err)
+	}
+}
+
+func create(ctx context.Context, t *testing.T, env *testenv.Env, objs ...client.Object) {
+	t.Helper()
+	for _, o := range objs {
+		if err := env.Client.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
