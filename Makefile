@@ -4,7 +4,7 @@ CONTROLLER_TOOLS_VERSION ?= v0.19.0
 TOOLS_DIR ?= $(HOME)/.cache/podid/tools/controller-tools-$(CONTROLLER_TOOLS_VERSION)
 CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen
 
-.PHONY: all build test unit lint generate bins clean
+.PHONY: all build test unit lint generate bins bench clean
 
 all: build
 
@@ -28,6 +28,11 @@ unit:
 ## test: lint, then every test, including those on a real apiserver, etcd and kwok
 test: lint bins
 	$(GO) test -count=1 -timeout 30m ./...
+
+## bench: scale and latency benchmarks (minutes; PODID_BENCH_SCALE=0.1 for a quick look)
+bench: bins
+	$(GO) test -run '^$$' -bench . -benchtime=1x -timeout 60m ./test/bench/
+	$(GO) test -run '^$$' -bench . ./internal/agent/server/
 
 ## generate: deepcopy and CRDs from api/v1, then the legacy field spellings
 generate: $(CONTROLLER_GEN)

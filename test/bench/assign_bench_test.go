@@ -1,0 +1,229 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	podidv1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/proc"
+	"github.com/podid/podid/internal/testenv"
+)
+
+// Scale of BenchmarkAssign, from the controller issue: 10,000 pods on 500
+// nodes, 1,000 identities and bindings. PODID_BENCH_SCALE=0.1 shrinks it.
+var (
+	benchPods       = 10000
+	benchNodes      = 500
+	benchIdentities = 1000
+	namespaces      = 10
+	workers         = 16
+)
+
+func scale(b *testing.B) {
+	if v := os.Getenv("PODID_BENCH_SCALE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1 {
+			b.Fatalf("PODID_BENCH_SCALE=%q: want a number in (0, 1]", v)
+		}
+		benchPods, benchNodes, benchIdentities = int(float64(benchPods)*f), max(int(float64(benchNodes)*f), 2), max(int(float64(benchIdentities)*f), namespaces)
+	}
+}
+
+// BenchmarkAssign measures how long mic (a separate process, federated
+// mode) takes to bring every pod's AzureAssignedIdentity to Assigned,
+// against the time the API server needs to create and status-update the
+// same number of objects with the same parallelism and no controller, and
+// reports mic's peak RSS.
+func BenchmarkAssign(b *testing.B) {
+	scale(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	env := testenv.StartT(b, testenv.Options{Nodes: benchNodes})
+	mic := buildMIC(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		run(ctx, b, env, mic, i)
+	}
+}
+
+func run(ctx context.Context, b *testing.B, env *testenv.Env, mic string, round int) {
+	prefix := fmt.Sprintf("r%d-", round)
+	setup(ctx, b, env, prefix)
+
+	base := time.Now()
+	baseline(ctx, b, env, prefix)
+	baseDur := time.Since(base)
+
+	p, err := proc.Start(proc.Spec{
+		Name: "mic", Path: mic,
+		Args: []string{"--kubeconfig=" + env.ControlPlane.Kubeconfig, "--leader-elect=false",
+			"--metrics-bind-address=0", "--health-probe-bind-address=0", "--workers=" + strconv.Itoa(workers)},
+		LogFile: filepath.Join(env.Dir, "mic-bench.log"),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Stop(5 * time.Second)
+	start := time.Now()
+	waitAllAssigned(ctx, b, env, prefix)
+	micDur := time.Since(start)
+	rss := peakRSS(b, p.PID())
+
+	b.ReportMetric(micDur.Seconds(), "s-to-all-assigned")
+	b.ReportMetric(baseDur.Seconds(), "s-apiserver-alone")
+	b.ReportMetric(micDur.Seconds()/baseDur.Seconds(), "ratio")
+	b.ReportMetric(float64(rss)/(1<<20), "MiB-peak-RSS")
+	b.Logf("%d pods on %d nodes, %d identities: mic %s to all Assigned; the API server alone %s to create and update %d objects (ratio %.2f); mic peak RSS %d MiB",
+		benchPods, benchNodes, benchIdentities, micDur.Round(time.Millisecond), baseDur.Round(time.Millisecond), benchPods, micDur.Seconds()/baseDur.Seconds(), rss>>20)
+}
+
+// setup creates the identities, bindings and Running pods.
+func setup(ctx context.Context, b *testing.B, env *testenv.Env, prefix string) {
+	perNS := benchIdentities / namespaces
+	var objs []client.Object
+	for n := 0; n < namespaces; n++ {
+		ns := fmt.Sprintf("%sns-%d", prefix, n)
+		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+		for i := 0; i < perNS; i++ {
+			name := fmt.Sprintf("id-%03d", i)
+			objs = append(objs,
+				&podidv1.AzureIdentity{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+					Spec: podidv1.AzureIdentitySpec{ClientID: "248b3285-aa4c-436f-b0da-8ab35ba2d14a"}},
+				&podidv1.AzureIdentityBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+					Spec: podidv1.AzureIdentityBindingSpec{AzureIdentity: name, Selector: "sel-" + name}})
+		}
+	}
+	parallel(ctx, b, len(objs[:namespaces*(1+2*perNS)]), func(ctx context.Context, i int) error {
+		return env.Client.Create(ctx, objs[i])
+	}, 1) // namespaces first, in order
+	var pods []*corev1.Pod
+	for i := 0; i < benchPods; i++ {
+		ns := fmt.Sprintf("%sns-%d", prefix, i%namespaces)
+		pods = append(pods, testenv.Pod(testenv.PodSpec{Namespace: ns, Name: fmt.Sprintf("p-%05d", i),
+			Node:   env.Nodes[i%len(env.Nodes)].Name,
+			Labels: map[string]string{podidv1.SelectorLabel: fmt.Sprintf("sel-id-%03d", (i/namespaces)%perNS)}}))
+	}
+	start := time.Now()
+	if err := env.CreatePods(ctx, pods, 32); err != nil {
+		b.Fatal(err)
+	}
+	for n := 0; n < namespaces; n++ {
+		if _, err := env.WaitPodsRunning(ctx, fmt.Sprintf("%sns-%d", prefix, n), benchPods/namespaces, 10*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("%d pods Running %s after the first create", benchPods, time.Since(start).Round(time.Millisecond))
+}
+
+// baseline creates and status-updates one assignment-sized object per pod
+// with mic's parallelism, then deletes them.
+func baseline(ctx context.Context, b *testing.B, env *testenv.Env, prefix string) {
+	ns := prefix + "baseline"
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		b.Fatal(err)
+	}
+	parallel(ctx, b, benchPods, func(ctx context.Context, i int) error {
+		a := &podidv1.AzureAssignedIdentity{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("p-%05d", i), Labels: map[string]string{podidv1.NodeNameLabel: "node-0"}},
+			Spec: podidv1.AzureAssignedIdentitySpec{Pod: fmt.Sprintf("p-%05d", i), PodNamespace: ns, NodeName: "node-0",
+				AzureIdentityRef: &podidv1.AzureIdentity{TypeMeta: metav1.TypeMeta{APIVersion: "aadpodidentity.k8s.io/v1", Kind: "AzureIdentity"},
+					ObjectMeta: metav1.ObjectMeta{Name: "id", Namespace: ns}, Spec: podidv1.AzureIdentitySpec{ClientID: "248b3285-aa4c-436f-b0da-8ab35ba2d14a"}},
+				AzureBindingRef: &podidv1.AzureIdentityBinding{TypeMeta: metav1.TypeMeta{APIVersion: "aadpodidentity.k8s.io/v1", Kind: "AzureIdentityBinding"},
+					ObjectMeta: metav1.ObjectMeta{Name: "b", Namespace: ns}, Spec: podidv1.AzureIdentityBindingSpec{AzureIdentity: "id", Selector: "s"}}},
+		}
+		if err := env.Client.Create(ctx, a); err != nil {
+			return err
+		}
+		a.Status.Status = podidv1.AssignedIDAssigned
+		a.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Assigned", Message: "baseline", LastTransitionTime: metav1.Now()}}
+		return env.Client.Status().Update(ctx, a)
+	}, workers)
+	_ = env.Kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+}
+
+func waitAllAssigned(ctx context.Context, b *testing.B, env *testenv.Env, prefix string) {
+	for {
+		assigned := 0
+		for n := 0; n < namespaces; n++ {
+			var list podidv1.AzureAssignedIdentityList
+			if err := env.Client.List(ctx, &list, client.InNamespace(fmt.Sprintf("%sns-%d", prefix, n))); err != nil {
+				b.Fatal(err)
+			}
+			for _, a := range list.Items {
+				if a.Status.Status == podidv1.AssignedIDAssigned {
+					assigned++
+				}
+			}
+		}
+		if assigned >= benchPods {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			b.Fatalf("%d of %d assignments Assigned when time ran out", assigned, benchPods)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func parallel(ctx context.Context, b *testing.B, n int, fn func(context.Context, int) error, width int) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	for w := 0; w < width; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				if err := fn(ctx, i); err != nil {
+					once.Do(func() { b.Errorf("item %d: %v", i, err) })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
+}
+
+func buildMIC(b *testing.B) string {
+	out := filepath.Join(b.TempDir(), "mic")
+	if o, err := exec.Command("go", "build", "-o", out, "github.com/podid/podid/cmd/mic").CombinedOutput(); err != nil {
+		b.Fatalf("build mic: %v\n%s", err, o)
+	}
+	return out
+}
+
+// peakRSS reads VmHWM, the process's peak resident set, in bytes.
+func peakRSS(b *testing.B, pid int) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmHWM in /proc status")
+	return 0
+}
