@@ -66,6 +66,9 @@ func (r *runner) apply(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkBinaries(bin); err != nil {
+		return err
+	}
 	r.log.Info("starting control plane", "bin", bin)
 	r.cp, err = controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: p.RunDir, APIServerPort: p.APIServerPort})
 	if err != nil {

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/podid/podid/internal/controlplane"
 
 	plan "github.com/podid/podid/internal/up"
 )
@@ -31,4 +35,23 @@ func checkPorts(p *plan.Plan) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkBinaries names every control-plane binary missing from dir and how
+// to get it.
+func checkBinaries(dir string) error {
+	var missing []string
+	for _, b := range []string{"etcd", "kube-apiserver", "kwok"} {
+		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	fix := "run hack/k8s-bin.sh to build them"
+	if os.Getenv(controlplane.BinDirEnv) != "" {
+		fix = "put them there, or unset " + controlplane.BinDirEnv + " to let podid build and cache them"
+	}
+	return fmt.Errorf("%v missing from %s: %s", missing, dir, fix)
 }
