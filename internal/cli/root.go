@@ -10,6 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/podid/podid/internal/cli/cloud"
+	"github.com/podid/podid/internal/cli/daemon"
+	"github.com/podid/podid/internal/cli/down"
+	"github.com/podid/podid/internal/cli/status"
+	"github.com/podid/podid/internal/cli/token"
+	"github.com/podid/podid/internal/cli/up"
 )
 
 // NewRootCommand returns the podid command with its subcommands.
@@ -20,7 +25,10 @@ func NewRootCommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCommand(), cloud.NewCommand(ctx))
+	root.AddCommand(newVersionCommand(), cloud.NewCommand(ctx),
+		up.NewCommand(ctx), down.NewCommand(ctx), status.NewCommand(ctx),
+		token.NewCommand(ctx),
+		daemon.NewMicCommand(ctx), daemon.NewNMICommand(ctx))
 	return root
 }
 

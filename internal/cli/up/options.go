@@ -1,0 +1,112 @@
+package up
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/podid/podid/internal/up/runstate"
+)
+
+// Options are the flags of `podid up`.
+type Options struct {
+	// StateDir holds the kubeconfig, the run record, the lock and logs.
+	StateDir string
+	// World is a world file; empty uses the built-in world.
+	World string
+	// Nodes is how many fake nodes (VMSS instances) to run.
+	Nodes int
+	// APIServerPort and CloudPort are loopback ports; 0 picks free ones.
+	APIServerPort, CloudPort int
+	// ScaleSet names the world's VMSS the nodes stand for; empty: the first.
+	ScaleSet string
+	// MicApp names the world application mic signs in as.
+	MicApp string
+	// DemoIdentity, DemoVault and DemoSecret pick the demo's world objects.
+	DemoIdentity, DemoVault, DemoSecret string
+	// NoDemo skips the demo objects.
+	NoDemo bool
+	// Detach returns once ready and leaves everything running.
+	Detach bool
+	// DryRun prints the plan and starts nothing.
+	DryRun bool
+	// Timeout bounds the whole start, binary build included.
+	Timeout time.Duration
+	// supervise marks the background process --detach starts.
+	supervise bool
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		StateDir:     runstate.DefaultDir(),
+		Nodes:        2,
+		MicApp:       "podid-mic",
+		DemoIdentity: "aks-aad-user-identity",
+		DemoVault:    "kv-westus2-aks",
+		DemoSecret:   "grafana-admin-username-poc",
+		Timeout:      20 * time.Minute,
+	}
+}
+
+// AddFlags binds the options to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	AddStateDirFlag(fs, &o.StateDir)
+	fs.StringVar(&o.World, "world", o.World, "World file (YAML) seeding the embedded cloud; empty uses the built-in world modelled on seed 004.")
+	fs.IntVar(&o.Nodes, "nodes", o.Nodes, "Fake nodes to run, each an instance of the world's VMSS with its own node agent.")
+	fs.IntVar(&o.APIServerPort, "apiserver-port", o.APIServerPort, "Loopback port of kube-apiserver; 0 picks a free port.")
+	fs.IntVar(&o.CloudPort, "cloud-port", o.CloudPort, "Loopback port of the embedded cloud (Azure AD and ARM); 0 picks a free port.")
+	fs.StringVar(&o.ScaleSet, "scale-set", o.ScaleSet, "VMSS of the world whose instances the nodes stand for; empty takes the first.")
+	fs.StringVar(&o.MicApp, "mic-app", o.MicApp, "World application (service principal with a secret) mic signs in as for node token mode; empty or absent: mic makes no cloud writes.")
+	fs.StringVar(&o.DemoIdentity, "demo-identity", o.DemoIdentity, "User-assigned identity of the world the demo pods are bound to.")
+	fs.StringVar(&o.DemoVault, "demo-vault", o.DemoVault, "Key Vault of the world the demo reads.")
+	fs.StringVar(&o.DemoSecret, "demo-secret", o.DemoSecret, "Secret in --demo-vault the demo reads.")
+	fs.BoolVar(&o.NoDemo, "no-demo", o.NoDemo, "Apply no demo objects.")
+	fs.BoolVar(&o.Detach, "detach", o.Detach, "Return once everything is ready and leave it running; stop it with podid down.")
+	fs.BoolVar(&o.DryRun, "dry-run", o.DryRun, "Print the plan and start nothing.")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "Longest time the start may take, building the control-plane binaries included.")
+	fs.BoolVar(&o.supervise, "supervise", false, "Run as the background supervisor of --detach.")
+	_ = fs.MarkHidden("supervise")
+}
+
+// AddStateDirFlag binds --state-dir, shared by up, down, status and token.
+func AddStateDirFlag(fs *pflag.FlagSet, dir *string) {
+	fs.StringVar(dir, "state-dir", *dir, "Folder of a podid up run: kubeconfig, up.json (what runs), logs.")
+}
+
+// Validate reports bad option values.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.StateDir == "" {
+		errs = append(errs, errors.New("--state-dir is required (no home folder to default to)"))
+	}
+	if o.Nodes < 1 {
+		errs = append(errs, fmt.Errorf("--nodes must be at least 1, got %d", o.Nodes))
+	}
+	for name, p := range map[string]int{"--apiserver-port": o.APIServerPort, "--cloud-port": o.CloudPort} {
+		if p < 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("%s %d: want 0 to 65535", name, p))
+		}
+	}
+	if o.Detach && o.DryRun {
+		errs = append(errs, errors.New("--detach and --dry-run do not go together"))
+	}
+	if o.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("--timeout must be positive, got %s", o.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
+// supervisorArgs are the arguments of the background process --detach starts.
+func (o *Options) supervisorArgs() []string {
+	args := []string{"up", "--supervise",
+		"--state-dir=" + o.StateDir, "--world=" + o.World, fmt.Sprintf("--nodes=%d", o.Nodes),
+		fmt.Sprintf("--apiserver-port=%d", o.APIServerPort), fmt.Sprintf("--cloud-port=%d", o.CloudPort),
+		"--scale-set=" + o.ScaleSet, "--mic-app=" + o.MicApp,
+		"--demo-identity=" + o.DemoIdentity, "--demo-vault=" + o.DemoVault, "--demo-secret=" + o.DemoSecret,
+		fmt.Sprintf("--no-demo=%t", o.NoDemo), "--timeout=" + o.Timeout.String(),
+	}
+	return args
+}

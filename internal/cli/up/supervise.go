@@ -1,0 +1,111 @@
+package up
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/podid/podid/internal/proc"
+	plan "github.com/podid/podid/internal/up"
+	"github.com/podid/podid/internal/up/runstate"
+)
+
+// supervise applies the plan, records the run, and keeps it running until
+// ctx ends or a child exits; then it stops everything. The caller holds the
+// lock.
+func supervise(ctx context.Context, o *Options, p *plan.Plan, out, errOut io.Writer) error {
+	start := time.Now()
+	log := slog.New(slog.NewTextHandler(errOut, nil))
+	self := plan.Process{Name: "podid up", PID: os.Getpid()}
+	if o.supervise {
+		self.Log = p.LogFile
+	}
+	rec := &plan.Record{Supervisor: runstate.Describe(self), StartedAt: start, StateDir: p.StateDir, Kubeconfig: p.Kubeconfig}
+	if err := runstate.Write(p.RecordFile, rec); err != nil {
+		return err
+	}
+	defer os.Remove(p.RecordFile)
+
+	r := &runner{p: p, log: log, progress: errOut}
+	defer r.stop()
+	startCtx, cancel := context.WithTimeout(ctx, o.Timeout)
+	err := r.apply(startCtx)
+	cancel()
+	if err != nil {
+		r.stop()
+		return fmt.Errorf("podid up failed and stopped everything it had started: %w", err)
+	}
+	r.fill(rec)
+	rec.Ready, rec.StartSeconds = true, time.Since(start).Seconds()
+	if err := runstate.Write(p.RecordFile, rec); err != nil {
+		return err
+	}
+	log.Info("ready", "seconds", fmt.Sprintf("%.1f", rec.StartSeconds))
+	if !o.supervise { // --detach prints the status itself
+		if err := plan.RenderStatus(out, rec, runstate.Alive); err != nil {
+			return err
+		}
+		if err := plan.RenderNext(out, rec, false); err != nil {
+			return err
+		}
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping", "reason", context.Cause(ctx))
+	case c := <-exited(r.children):
+		_, cerr := c.Exited()
+		err = fmt.Errorf("%s exited (%v), so podid up stopped everything; its log is %s", c.Name(), cerr, c.LogFile())
+	}
+	r.stop()
+	log.Info("stopped")
+	return err
+}
+
+// exited delivers the first child that exits.
+func exited(children []*proc.Process) <-chan *proc.Process {
+	ch := make(chan *proc.Process, len(children))
+	for _, c := range children {
+		go func() {
+			<-c.Done()
+			ch <- c
+		}()
+	}
+	return ch
+}
+
+// fill copies what runs into the record.
+func (r *runner) fill(rec *plan.Record) {
+	rec.APIServer, rec.Issuer = r.cp.URL, r.cp.Issuer
+	rec.CloudURL, rec.CloudCA = r.rt.CloudURL, r.rt.CloudCA
+	rec.Vaults = r.cloud.VaultURLs()
+	rec.Demo = r.p.Demo
+	pids := r.cp.PIDs()
+	names := make([]string, 0, len(pids))
+	for n := range pids {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	logs := map[string]string{"etcd": "etcd.log", "kube-apiserver": "kube-apiserver.log"}
+	for _, n := range names {
+		addr := ""
+		if n == "kube-apiserver" {
+			addr = r.cp.URL
+		}
+		rec.Processes = append(rec.Processes, runstate.Describe(plan.Process{Name: n, PID: pids[n], Address: addr, Log: r.p.RunDir + "/" + logs[n]}))
+	}
+	addrs := map[string]string{}
+	rec.Agents = map[string]string{}
+	for _, n := range r.p.Nodes {
+		addrs["nmi "+n.Name] = n.AgentAddr
+		rec.Agents[n.Name] = n.AgentAddr
+	}
+	for _, c := range r.children {
+		rec.Processes = append(rec.Processes, runstate.Describe(plan.Process{Name: c.Name(), PID: c.PID(), Address: addrs[c.Name()], Log: c.LogFile()}))
+	}
+	rec.Supervisor.Address = r.rt.CloudURL + " (embedded cloud)"
+}

@@ -1,0 +1,76 @@
+package up
+
+import (
+	"strings"
+)
+
+// Runtime holds what is known only once the control plane and the cloud
+// run. Apply fills it; Placeholders stands in for it in printed plans.
+type Runtime struct {
+	// Executable is the podid binary that runs mic and nmi.
+	Executable string
+	// CloudURL is the embedded cloud's HTTPS base URL (AAD and ARM).
+	CloudURL string
+	// CloudCA is the cloud's CA bundle file.
+	CloudCA string
+	// IMDS maps a cloud instance name to its IMDS base URL.
+	IMDS map[string]string
+	// Issuer is the kube-apiserver's service-account issuer.
+	Issuer string
+}
+
+// Placeholders returns a Runtime of readable stand-ins.
+func (p *Plan) Placeholders() Runtime {
+	rt := Runtime{Executable: "podid", CloudURL: "https://<cloud>", CloudCA: "<cloud-ca.pem>", Issuer: "https://<kube-apiserver>", IMDS: map[string]string{}}
+	for _, n := range p.Nodes {
+		rt.IMDS[n.Instance] = "http://<imds of " + n.Instance + ">"
+	}
+	return rt
+}
+
+// MicArgs are the arguments of `podid mic` (without the executable).
+func (p *Plan) MicArgs(rt Runtime) []string {
+	args := []string{
+		"mic",
+		"--kubeconfig=" + p.Kubeconfig,
+		"--leader-elect=false",
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address=0",
+		"--token-mode=federated",
+	}
+	if p.Mic.AppID != "" {
+		args = append(args,
+			"--arm-endpoint="+rt.CloudURL+"/",
+			"--authority-host="+rt.CloudURL+"/",
+			"--azure-tenant-id="+p.TenantID,
+			"--azure-client-id="+p.Mic.AppID,
+			"--azure-client-secret-file="+p.Mic.SecretFile,
+			"--cloud-ca-file="+rt.CloudCA,
+		)
+		if len(p.KubeletIdentities) > 0 {
+			args = append(args, "--immutable-identities="+strings.Join(p.KubeletIdentities, ","))
+		}
+	}
+	return args
+}
+
+// AgentArgs are the arguments of `podid nmi` for node n.
+func (p *Plan) AgentArgs(n Node, rt Runtime) []string {
+	return []string{
+		"nmi",
+		"--kubeconfig=" + p.Kubeconfig,
+		"--node-name=" + n.Name,
+		"--node-ip=" + n.InternalIP.String(),
+		"--listen-address=" + n.AgentAddr,
+		"--probe-address=" + n.ProbeAddr,
+		"--metrics-address=" + n.Metrics,
+		"--node-imds-url=" + rt.IMDS[n.Instance],
+		"--token-mode=federated",
+		"--authority-host=" + rt.CloudURL + "/",
+		"--authority-ca-file=" + rt.CloudCA,
+		"--tenant-id=" + p.TenantID,
+		"--service-account-namespace=" + AgentNamespace,
+		"--service-account-name=" + AgentServiceAccount,
+		"--manage-iptables=false",
+	}
+}

@@ -1,0 +1,224 @@
+package up
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/podid/podid/internal/cloud"
+	"github.com/podid/podid/internal/kwok"
+	"github.com/podid/podid/internal/tokens"
+)
+
+// DefaultWorld is the built-in world file (see world.yaml).
+//
+//go:embed world.yaml
+var DefaultWorld []byte
+
+// BuiltinWorld names the built-in world where a file name would appear.
+const BuiltinWorld = "(built-in)"
+
+// Fixed names and ports of what `podid up` runs.
+const (
+	// AgentPort is where every node agent answers token requests on its
+	// node's InternalIP (aad-pod-identity's nmi port).
+	AgentPort = 2579
+	// AgentProbePort and AgentMetricsPort serve /readyz and /metrics.
+	AgentProbePort   = 8085
+	AgentMetricsPort = 9090
+	// AgentNamespace and AgentServiceAccount are the node agents' service
+	// account, whose tokens the federated exchange presents.
+	AgentNamespace      = "kube-system"
+	AgentServiceAccount = "podid-nmi"
+	// FederationName names the federated credential added to the demo identity.
+	FederationName = "podid-up"
+	// RunDirName is the folder under the state folder that each start
+	// recreates: control-plane data, logs, the cloud's state.
+	RunDirName = "run"
+)
+
+// Input is everything MakePlan decides from.
+type Input struct {
+	// StateDir holds the kubeconfig, the state record and the run folder.
+	StateDir string
+	// Nodes is how many fake nodes to run, each on its own VMSS instance.
+	Nodes int
+	// APIServerPort and CloudPort are the loopback ports; 0 picks free ones.
+	APIServerPort, CloudPort int
+	// WorldSource is the world file, or BuiltinWorld.
+	WorldSource string
+	// World is the parsed world.
+	World cloud.State
+	// ScaleSet names the VMSS whose instances the nodes stand for; empty
+	// takes the first scale set of the world.
+	ScaleSet string
+	// MicApp names the application mic signs in as; empty or absent in
+	// the world leaves node token mode without cloud writes.
+	MicApp string
+	// Demo is the demo to apply; nil applies none.
+	Demo *DemoInput
+}
+
+// DemoInput names the world objects the demo uses.
+type DemoInput struct {
+	// Identity is the user-assigned identity the demo pods are bound to.
+	Identity string
+	// Vault and Secret are what the demo pods read.
+	Vault, Secret string
+}
+
+// Plan is what `podid up` will do, decided before anything starts.
+type Plan struct {
+	StateDir, RunDir, Kubeconfig, RecordFile, LockFile, LogFile string
+	APIServerPort, CloudPort                                    int
+	WorldSource                                                 string
+	// World seeds the embedded cloud.
+	World                cloud.State
+	TenantID, TenantName string
+	// ScaleSetID is the resource ID of the VMSS the nodes stand for.
+	ScaleSetID string
+	// KubeletIdentity is the VMSS's own identity, never removed by mic.
+	KubeletIdentities []string
+	Nodes             []Node
+	Mic               Mic
+	// Federation is the credential the demo identity gets; its issuer is
+	// the kube-apiserver's, known once it runs.
+	Federation *Federation
+	Demo       *Demo
+}
+
+// Node is one fake node and the VMSS instance it stands for.
+type Node struct {
+	Name       string
+	Instance   string // cloud instance name, "<vmss>_<index>"
+	ProviderID string
+	PodCIDR    netip.Prefix
+	InternalIP netip.Addr
+	AgentAddr  string
+	ProbeAddr  string
+	Metrics    string
+	AgentLog   string
+}
+
+// Mic is the controller's cloud sign-in; AppID is empty when mic has none.
+type Mic struct {
+	App, AppID, Secret, SecretFile, Log string
+}
+
+// Federation is a federated credential to add to an identity at start.
+type Federation struct {
+	IdentityID string
+	Subject    string
+	Audience   string
+}
+
+// MakePlan decides what to run from in. It reads nothing and starts nothing.
+func MakePlan(in Input) (*Plan, error) {
+	if in.StateDir == "" {
+		return nil, errors.New("a state folder is required")
+	}
+	if in.Nodes < 1 {
+		return nil, fmt.Errorf("--nodes must be at least 1, got %d", in.Nodes)
+	}
+	if len(in.World.Tenants) == 0 {
+		return nil, errors.New("the world has no tenant")
+	}
+	run := filepath.Join(in.StateDir, RunDirName)
+	p := &Plan{
+		StateDir: in.StateDir, RunDir: run,
+		Kubeconfig:    filepath.Join(in.StateDir, "kubeconfig"),
+		RecordFile:    RecordFile(in.StateDir),
+		LockFile:      filepath.Join(in.StateDir, "up.lock"),
+		LogFile:       filepath.Join(in.StateDir, "up.log"),
+		APIServerPort: in.APIServerPort, CloudPort: in.CloudPort,
+		WorldSource: in.WorldSource, World: in.World,
+	}
+	vmss, err := pickScaleSet(in.World, in.ScaleSet)
+	if err != nil {
+		return nil, err
+	}
+	if in.Nodes > vmss.Capacity {
+		return nil, fmt.Errorf("--nodes %d: scale set %s has %d instances; raise its capacity in the world file or ask for fewer nodes", in.Nodes, vmss.Name, vmss.Capacity)
+	}
+	p.ScaleSetID, p.KubeletIdentities, p.TenantID = vmss.ID, vmss.UserAssigned, vmss.TenantID
+	for _, t := range in.World.Tenants {
+		if t.ID == vmss.TenantID {
+			p.TenantName = t.Name
+		}
+	}
+	for i := 0; i < in.Nodes; i++ {
+		cidr, ip, err := kwok.Layout(i)
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("%s%06d", vmss.Name, i)
+		p.Nodes = append(p.Nodes, Node{
+			Name: name, Instance: fmt.Sprintf("%s_%d", vmss.Name, i),
+			ProviderID: fmt.Sprintf("azure://%s/virtualMachines/%d", vmss.ID, i),
+			PodCIDR:    cidr, InternalIP: ip,
+			AgentAddr: netip.AddrPortFrom(ip, AgentPort).String(),
+			ProbeAddr: netip.AddrPortFrom(ip, AgentProbePort).String(),
+			Metrics:   netip.AddrPortFrom(ip, AgentMetricsPort).String(),
+			AgentLog:  filepath.Join(run, "nmi-"+name+".log"),
+		})
+	}
+	p.Mic = Mic{Log: filepath.Join(run, "mic.log")}
+	if app := findApp(in.World, in.MicApp); app != nil && len(app.Secrets) > 0 {
+		p.Mic.App, p.Mic.AppID, p.Mic.Secret = app.Name, app.AppID, app.Secrets[0].Value
+		p.Mic.SecretFile = filepath.Join(run, "mic-client-secret")
+	}
+	if in.Demo != nil {
+		d, err := makeDemo(in.World, *in.Demo, p.Nodes)
+		if err != nil {
+			return nil, err
+		}
+		p.Demo = d
+		p.Federation = &Federation{
+			IdentityID: d.IdentityID,
+			Subject:    "system:serviceaccount:" + AgentNamespace + ":" + AgentServiceAccount,
+			Audience:   tokens.FederatedAudience,
+		}
+	}
+	return p, nil
+}
+
+func pickScaleSet(st cloud.State, name string) (*cloud.Machine, error) {
+	var names []string
+	for _, m := range st.Machines {
+		if !m.ScaleSet {
+			continue
+		}
+		if name == "" || strings.EqualFold(m.Name, name) {
+			return m, nil
+		}
+		names = append(names, m.Name)
+	}
+	if name == "" {
+		return nil, errors.New("the world has no scale set (VMSS) for the fake nodes; add one under resourceGroups[].scaleSets")
+	}
+	sort.Strings(names)
+	return nil, fmt.Errorf("--scale-set %q is not in the world; it has %s", name, list(names))
+}
+
+func findApp(st cloud.State, name string) *cloud.Application {
+	for _, a := range st.Applications {
+		if name != "" && strings.EqualFold(a.Name, name) {
+			return a
+		}
+	}
+	return nil
+}
+
+func list(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// RecordFile is the run record in state folder dir.
+func RecordFile(dir string) string { return filepath.Join(dir, "up.json") }

@@ -1,0 +1,79 @@
+package up
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// Render prints the plan as numbered steps, with placeholders for values
+// known only at run time. Secrets are never printed.
+func (p *Plan) Render(w io.Writer) error {
+	rt := p.Placeholders()
+	var b strings.Builder
+	step := 0
+	s := func(title, format string, args ...any) {
+		step++
+		fmt.Fprintf(&b, "%2d. %-14s "+format+"\n", append([]any{step, title}, args...)...)
+	}
+	d := func(format string, args ...any) { fmt.Fprintf(&b, "                   "+format+"\n", args...) }
+
+	fmt.Fprintf(&b, "podid up plan (state folder %s)\n\n", p.StateDir)
+	s("lock", "take %s; refuse to start if another podid up holds it", p.LockFile)
+	s("clean", "recreate %s (control-plane data, logs, cloud state)", p.RunDir)
+	s("binaries", "build or reuse kube-apiserver, etcd and kwok in the podid cache")
+	s("control plane", "etcd and kube-apiserver on 127.0.0.1:%s; service-account issuer = the apiserver URL", port(p.APIServerPort))
+	d("kubeconfig %s", p.Kubeconfig)
+	s("cloud", "embedded Azure cloud on 127.0.0.1:%s from world %s, trusting the apiserver CA", port(p.CloudPort), p.WorldSource)
+	d("tenant %s (%s), node pool %s", p.TenantName, p.TenantID, p.ScaleSetID)
+	if f := p.Federation; f != nil {
+		s("federation", "identity %s trusts issuer %s", f.IdentityID, rt.Issuer)
+		d("subject %s, audience %s", f.Subject, f.Audience)
+	}
+	s("crds", "install the aadpodidentity.k8s.io CRDs")
+	s("kwok", "kwok with %d fake nodes, each a VMSS instance:", len(p.Nodes))
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "                   NODE\tINSTANCE\tINTERNAL IP\tPOD CIDR\tAGENT\n")
+	for _, n := range p.Nodes {
+		fmt.Fprintf(tw, "                   %s\t%s\t%s\t%s\t%s\n", n.Name, n.Instance, n.InternalIP, n.PodCIDR, n.AgentAddr)
+	}
+	_ = tw.Flush()
+	s("accounts", "ServiceAccount %s/%s for the node agents", AgentNamespace, AgentServiceAccount)
+	if p.Mic.AppID != "" {
+		s("mic", "write the secret of service principal %s to %s", p.Mic.App, p.Mic.SecretFile)
+		d("run %s %s", rt.Executable, strings.Join(p.MicArgs(rt), " "))
+	} else {
+		s("mic", "run %s %s", rt.Executable, strings.Join(p.MicArgs(rt), " "))
+		d("no service principal for mic in the world: node token mode cannot assign identities")
+	}
+	d("log %s", p.Mic.Log)
+	s("nmi", "one node agent per node, --manage-iptables=false (token requests go to the agent directly)")
+	for _, n := range p.Nodes {
+		d("run %s %s", rt.Executable, strings.Join(p.AgentArgs(n, rt), " "))
+	}
+	if dm := p.Demo; dm != nil {
+		s("demo", "namespace %s: AzureIdentity %s (client %s), AzureIdentityBinding %s (selector %s)", dm.Namespace, dm.IdentityName, dm.ClientID, dm.Binding, dm.Selector)
+		for _, pod := range dm.Pods {
+			label := "labelled"
+			if !pod.Bound {
+				label = "no label"
+			}
+			d("pod %s on %s (%s)", pod.Name, pod.Node, label)
+		}
+		s("wait", "nodes Ready, pods Running, assignments Assigned, agents ready")
+	} else {
+		s("wait", "nodes Ready, agents ready")
+	}
+	s("record", "write %s; print the status and the next commands", p.RecordFile)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func port(p int) string {
+	if p == 0 {
+		return "<free port>"
+	}
+	return strconv.Itoa(p)
+}
