@@ -37,6 +37,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		LeaderElectionResourceLockInterface: lock,
+		Cache:                               CacheOptions(),
 		Scheme:                              kubeclient.Scheme(),
 		Metrics:                             metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:              opts.ProbeAddr,

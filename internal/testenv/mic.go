@@ -20,6 +20,7 @@ func (e *Env) RunMIC(ctx context.Context, opts *controller.Options) (wait func()
 	}
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
 		Scheme:                 e.Scheme,
+		Cache:                  controller.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})

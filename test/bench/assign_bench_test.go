@@ -70,7 +70,9 @@ func run(ctx context.Context, b *testing.B, env *testenv.Env, mic string, round 
 	p, err := proc.Start(proc.Spec{
 		Name: "mic", Path: mic,
 		Args: []string{"--kubeconfig=" + env.ControlPlane.Kubeconfig, "--leader-elect=false",
-			"--metrics-bind-address=0", "--health-probe-bind-address=0", "--workers=" + strconv.Itoa(workers)},
+			"--metrics-bind-address=0", "--health-probe-bind-address=0", "--workers=" + strconv.Itoa(workers),
+			// The same client limits as the baseline's (testenv: 1000 QPS, burst 2000).
+			"--kube-api-qps=1000", "--kube-api-burst=2000"},
 		LogFile: filepath.Join(env.Dir, "mic-bench.log"),
 	})
 	if err != nil {
