@@ -157,6 +157,7 @@ func baseline(ctx context.Context, b *testing.B, env *testenv.Env, prefix string
 }
 
 func waitAllAssigned(ctx context.Context, b *testing.B, env *testenv.Env, prefix string) {
+	start, first := time.Now(), false
 	for {
 		assigned := 0
 		for n := 0; n < namespaces; n++ {
@@ -169,6 +170,10 @@ func waitAllAssigned(ctx context.Context, b *testing.B, env *testenv.Env, prefix
 					assigned++
 				}
 			}
+		}
+		if assigned > 0 && !first {
+			first = true
+			b.Logf("first assignment Assigned %s after mic started", time.Since(start).Round(time.Millisecond))
 		}
 		if assigned >= benchPods {
 			return

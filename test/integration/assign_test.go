@@ -174,3 +174,25 @@ func TestNodeModeIdentityWaitsForTheCloud(t *testing.T) {
 		t.Errorf("conditions %+v, want Ready=False/%s", c, assign.ReasonWaitingForCloud)
 	}
 }
+
+func TestAnAssignmentDeletedByHandComesBack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ns := env.NewNamespace(t)
+	create(ctx, t, newIdentity(ns, "id", nil), newBinding(ns, "b", "id", "app"))
+	createPods(ctx, t, ns, testenv.PodSpec{Name: "p", Node: "node-0", Labels: map[string]string{podidv1.SelectorLabel: "app"}})
+	got := waitAssignments(ctx, t, ns, "p-"+ns+"-id Assigned")
+	if err := env.Client.Delete(ctx, &got[0]); err != nil {
+		t.Fatal(err)
+	}
+	var list podidv1.AzureAssignedIdentityList
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := env.Client.List(ctx, &list, client.InNamespace(ns)); err != nil || len(list.Items) != 1 {
+			return false, nil
+		}
+		return list.Items[0].UID != got[0].UID && list.Items[0].Status.Status == podidv1.AssignedIDAssigned, nil
+	})
+	if err != nil {
+		t.Fatalf("the deleted assignment was not recreated: %+v", list.Items)
+	}
+}

@@ -13,11 +13,14 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	podidv1 "github.com/podid/podid/api/v1"
@@ -61,7 +64,15 @@ func (r *Reconciler) Setup(ctx context.Context, mgr ctrl.Manager) error {
 		Watches(&podidv1.AzureIdentityBinding{}, handler.EnqueueRequestsFromMapFunc(r.podsOfBinding)).
 		Watches(&podidv1.AzureIdentity{}, handler.EnqueueRequestsFromMapFunc(r.podsOfIdentity)).
 		Watches(&podidv1.AzurePodIdentityException{}, handler.EnqueueRequestsFromMapFunc(r.podsOfException)).
-		Watches(&podidv1.AzureAssignedIdentity{}, handler.EnqueueRequestsFromMapFunc(podOfAssignment)).
+		// Only deletions and spec edits by someone else need the pod looked
+		// at again; this controller's own creates and status writes do not.
+		Watches(&podidv1.AzureAssignedIdentity{}, handler.EnqueueRequestsFromMapFunc(podOfAssignment),
+			builder.WithPredicates(predicate.Funcs{
+				CreateFunc:  func(event.CreateEvent) bool { return false },
+				UpdateFunc:  func(e event.UpdateEvent) bool { return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() },
+				DeleteFunc:  func(event.DeleteEvent) bool { return true },
+				GenericFunc: func(event.GenericEvent) bool { return false },
+			})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 	if err != nil {
