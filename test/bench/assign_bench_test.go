@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +33,13 @@ var (
 	workers         = 16
 )
 
+var scaleOnce sync.Once
+
 func scale(b *testing.B) {
+	scaleOnce.Do(func() { applyScale(b) })
+}
+
+func applyScale(b *testing.B) {
 	if v := os.Getenv("PODID_BENCH_SCALE"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f <= 0 || f > 1 {
@@ -92,31 +99,49 @@ func run(ctx context.Context, b *testing.B, env *testenv.Env, mic string, round 
 		benchPods, benchNodes, benchIdentities, micDur.Round(time.Millisecond), baseDur.Round(time.Millisecond), benchPods, micDur.Seconds()/baseDur.Seconds(), rss>>20)
 }
 
-// setup creates the identities, bindings and Running pods.
+// setup creates the identities, bindings and Running pods, spread evenly
+// over the nodes.
 func setup(ctx context.Context, b *testing.B, env *testenv.Env, prefix string) {
+	setupIdentities(ctx, b, env, prefix, nil)
+	runPodsFor(ctx, b, env, prefix, func(pod, _ int) string { return env.Nodes[pod%len(env.Nodes)].Name })
+}
+
+// setupIdentities creates namespaces with benchIdentities/namespaces
+// identities and bindings each; identity g (global index) gets resourceID(g)
+// when resourceID is not nil.
+func setupIdentities(ctx context.Context, b *testing.B, env *testenv.Env, prefix string, resourceID func(g int) string) {
 	perNS := benchIdentities / namespaces
 	var objs []client.Object
 	for n := 0; n < namespaces; n++ {
 		ns := fmt.Sprintf("%sns-%d", prefix, n)
 		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-		for i := 0; i < perNS; i++ {
-			name := fmt.Sprintf("id-%03d", i)
-			objs = append(objs,
-				&podidv1.AzureIdentity{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-					Spec: podidv1.AzureIdentitySpec{ClientID: "248b3285-aa4c-436f-b0da-8ab35ba2d14a"}},
-				&podidv1.AzureIdentityBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-					Spec: podidv1.AzureIdentityBindingSpec{AzureIdentity: name, Selector: "sel-" + name}})
+		for k := 0; k < perNS; k++ {
+			name := fmt.Sprintf("id-%03d", k)
+			id := &podidv1.AzureIdentity{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec: podidv1.AzureIdentitySpec{ClientID: "248b3285-aa4c-436f-b0da-8ab35ba2d14a"}}
+			if resourceID != nil {
+				id.Spec.ResourceID = resourceID(n*perNS + k)
+			}
+			objs = append(objs, id, &podidv1.AzureIdentityBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec: podidv1.AzureIdentityBindingSpec{AzureIdentity: name, Selector: "sel-" + name}})
 		}
 	}
-	parallel(ctx, b, len(objs[:namespaces*(1+2*perNS)]), func(ctx context.Context, i int) error {
+	parallel(ctx, b, len(objs), func(ctx context.Context, i int) error {
 		return env.Client.Create(ctx, objs[i])
-	}, 1) // namespaces first, in order
+	}, 1) // in order: a namespace before its objects
+}
+
+// runPodsFor creates benchPods pods, pod i in namespace i%namespaces bound
+// to identity g = namespace*perNS + (i/namespaces)%perNS, on node(i, g),
+// and waits until they run.
+func runPodsFor(ctx context.Context, b *testing.B, env *testenv.Env, prefix string, node func(pod, g int) string) {
+	perNS := benchIdentities / namespaces
 	var pods []*corev1.Pod
 	for i := 0; i < benchPods; i++ {
-		ns := fmt.Sprintf("%sns-%d", prefix, i%namespaces)
-		pods = append(pods, testenv.Pod(testenv.PodSpec{Namespace: ns, Name: fmt.Sprintf("p-%05d", i),
-			Node:   env.Nodes[i%len(env.Nodes)].Name,
-			Labels: map[string]string{podidv1.SelectorLabel: fmt.Sprintf("sel-id-%03d", (i/namespaces)%perNS)}}))
+		n, k := i%namespaces, (i/namespaces)%perNS
+		pods = append(pods, testenv.Pod(testenv.PodSpec{Namespace: fmt.Sprintf("%sns-%d", prefix, n), Name: fmt.Sprintf("p-%05d", i),
+			Node:   node(i, n*perNS+k),
+			Labels: map[string]string{podidv1.SelectorLabel: fmt.Sprintf("sel-id-%03d", k)}}))
 	}
 	start := time.Now()
 	if err := env.CreatePods(ctx, pods, 32); err != nil {
@@ -233,4 +258,13 @@ func peakRSS(b *testing.B, pid int) int64 {
 	}
 	b.Fatal("no VmHWM in /proc status")
 	return 0
+}
+
+func freePort(b *testing.B) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
