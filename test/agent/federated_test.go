@@ -29,45 +29,63 @@ func TestFederatedModeRealClientsGetTheBoundIdentitysToken(t *testing.T) {
 	pod := runPod(ctx, t, testenv.PodSpec{Namespace: ns, Name: "app", Node: s.env.Nodes[0].Name,
 		Labels: map[string]string{podidv1.SelectorLabel: "fed-app"}})
 
-	everyClientGetsTheIdentity(ctx, t, podCaller(t, pod), id)
+	everyClientGetsTheIdentity(ctx, t, podCaller(t, pod), identityPrincipal(id))
 	if got := s.cloud.MachineIdentities(scaleSetID); slices.ContainsFunc(got, func(x string) bool { return strings.EqualFold(x, id.ID) }) {
 		t.Errorf("federated identity was put on the scale set: %v", got)
 	}
 }
 
+// principal is who a token must be for.
+type principal struct {
+	name, clientID, objectID string
+	// resourceID is a managed identity's ARM ID (its tokens' xms_mirid);
+	// empty for a service principal.
+	resourceID string
+}
+
+func identityPrincipal(id cloud.Identity) principal {
+	return principal{name: id.Name, clientID: id.ClientID, objectID: id.PrincipalID, resourceID: id.ID}
+}
+
 // everyClientGetsTheIdentity has each real client of the table get a token
-// of a fresh resource as c, and checks it is the identity's.
-func everyClientGetsTheIdentity(ctx context.Context, t *testing.T, c caller, id cloud.Identity) {
+// of a fresh resource as c, and checks it is p's.
+func everyClientGetsTheIdentity(ctx context.Context, t *testing.T, c caller, p principal) {
 	t.Helper()
 	cases := map[string]struct {
 		// cred builds the client under test, speaking as c.
 		cred func(t *testing.T) azcore.TokenCredential
+		// managedOnly cases need a managed identity's resource ID.
+		managedOnly bool
 	}{
 		"ManagedIdentityCredential without an ID gets the pod's only identity": {
 			cred: func(t *testing.T) azcore.TokenCredential { return c.managedIdentity(t, nil, false) },
 		},
 		"ManagedIdentityCredential naming the client ID gets it": {
 			cred: func(t *testing.T) azcore.TokenCredential {
-				return c.managedIdentity(t, azidentity.ClientID(id.ClientID), false)
+				return c.managedIdentity(t, azidentity.ClientID(p.clientID), false)
 			},
 		},
 		"ManagedIdentityCredential naming the resource ID gets it": {
 			cred: func(t *testing.T) azcore.TokenCredential {
-				return c.managedIdentity(t, azidentity.ResourceID(id.ID), false)
+				return c.managedIdentity(t, azidentity.ResourceID(p.resourceID), false)
 			},
+			managedOnly: true,
 		},
 		"DefaultAzureCredential probes the agent and gets the identity": {
 			cred: func(t *testing.T) azcore.TokenCredential { return c.defaultCredential(t) },
 		},
 	}
 	for name, tc := range cases {
+		if tc.managedOnly && p.resourceID == "" {
+			continue
+		}
 		t.Run(name, func(t *testing.T) {
-			res := freshResource(id.Name)
+			res := freshResource(p.name)
 			tok, err := token(ctx, tc.cred(t), res)
 			if err != nil {
 				t.Fatalf("get token: %v", err)
 			}
-			checkToken(t, tok.Token, res, id.PrincipalID, id.ID)
+			checkToken(t, tok.Token, res, p)
 		})
 	}
 }

@@ -107,20 +107,23 @@ func waitAssigned(ctx context.Context, t testing.TB, ns, pod, identity string) {
 }
 
 // checkToken verifies tok against the tenant's JWKS and checks that it is
-// for resource and for the cloud principal with object ID oid (and, for a
-// managed identity, resource ID mirid).
-func checkToken(t testing.TB, tok, resource, oid, mirid string) {
+// for resource and for p: its object ID and, for a managed identity, its
+// resource ID.
+func checkToken(t testing.TB, tok, resource string, p principal) {
 	t.Helper()
 	ce := &cloudtest.Env{Cloud: s.cloud, URL: s.cloud.URL(), HTTPClient: s.cloudHTTP}
 	claims := ce.VerifyToken(t, tenantID, tok)
+	if got, _ := claims["appid"].(string); !strings.EqualFold(got, p.clientID) {
+		t.Errorf("appid = %q, want %q", got, p.clientID)
+	}
 	if got, _ := claims["aud"].(string); got != resource {
 		t.Errorf("aud = %q, want %q", got, resource)
 	}
-	if got, _ := claims["oid"].(string); !strings.EqualFold(got, oid) {
-		t.Errorf("oid = %q, want %q", got, oid)
+	if got, _ := claims["oid"].(string); !strings.EqualFold(got, p.objectID) {
+		t.Errorf("oid = %q, want %q", got, p.objectID)
 	}
 	got, _ := claims["xms_mirid"].(string)
-	if !strings.EqualFold(got, mirid) {
-		t.Errorf("xms_mirid = %q, want %q", got, mirid)
+	if !strings.EqualFold(got, p.resourceID) {
+		t.Errorf("xms_mirid = %q, want %q", got, p.resourceID)
 	}
 }

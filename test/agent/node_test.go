@@ -30,7 +30,7 @@ func TestNodeModeRealClientsGetTheIdentityMICPutOnTheScaleSet(t *testing.T) {
 	}
 	imdsBefore := imdsRequests(t)
 
-	everyClientGetsTheIdentity(ctx, t, podCaller(t, pod), id)
+	everyClientGetsTheIdentity(ctx, t, podCaller(t, pod), identityPrincipal(id))
 	if got := imdsRequests(t); got <= imdsBefore {
 		t.Errorf("node IMDS requests went from %v to %v; node mode must ask the node's IMDS", imdsBefore, got)
 	}
