@@ -18,10 +18,12 @@ const (
 	scaleSetName   = "nodepool"
 	fedIdentity    = "fed-id"
 	nodeIdentity   = "node-id"
-	micApp         = "mic"
-	micSecret      = "mic-secret-value"
-	spApp          = "sp-app"
-	spSecret       = "sp-secret-value"
+	// kubeletIdentity is on the scale set from the start, as AKS puts it.
+	kubeletIdentity = "kubelet"
+	micApp          = "mic"
+	micSecret       = "mic-secret-value"
+	spApp           = "sp-app"
+	spSecret        = "sp-secret-value"
 
 	agentNamespace      = "podid-system"
 	agentServiceAccount = "podid-nmi"
@@ -51,9 +53,11 @@ tenants:
                     subject: %[2]s
                     audiences: [api://AzureADTokenExchange]
               - name: ` + nodeIdentity + `
+              - name: ` + kubeletIdentity + `
             scaleSets:
               - name: ` + scaleSetName + `
                 capacity: %[3]d
+                identities: [` + kubeletIdentity + `]
     applications:
       - name: ` + micApp + `
         secrets: [{value: ` + micSecret + `}]
