@@ -96,12 +96,21 @@ type answer struct {
 // from the caller to the agent.
 func (c caller) get(t testing.TB, path string, metadata bool) answer {
 	t.Helper()
+	if metadata {
+		return c.getWith(t, path, map[string]string{"Metadata": "true"})
+	}
+	return c.getWith(t, path, nil)
+}
+
+// getWith sends GET path with headers from the caller to the agent.
+func (c caller) getWith(t testing.TB, path string, headers map[string]string) answer {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, "http://"+imdsAddress+path, nil)
 	if err != nil {
 		t.Fatalf("build request: %v", err)
 	}
-	if metadata {
-		req.Header.Set("Metadata", "true")
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := c.httpClient(t).Do(req)
 	if err != nil {
