@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,7 +22,7 @@ const (
 )
 
 // serviceAccountTokenSeconds is the lifetime asked of service-account
-// tokens for the federated exchange; each is used once, right away.
+// tokens for the federated exchange; each is reused for half of it.
 const serviceAccountTokenSeconds = 600
 
 // secretData reads one key of the identity's Secret.
@@ -60,17 +61,56 @@ func certificateFrom(kube kubernetes.Interface) tokens.CertificateFunc {
 	}
 }
 
-// serviceAccountToken asks the TokenRequest API for a fresh token of the
-// agent's service account with the AAD exchange audience.
+// serviceAccountToken asks the TokenRequest API for a token of the agent's
+// service account with the AAD exchange audience. One token serves every
+// exchange until half its lifetime is over, so a burst of new pods costs
+// one TokenRequest rather than one each.
 func serviceAccountToken(kube kubernetes.Interface, namespace, name string) tokens.AssertionFunc {
-	return func(ctx context.Context) (string, error) {
-		exp := int64(serviceAccountTokenSeconds)
-		tr, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authv1.TokenRequest{
-			Spec: authv1.TokenRequestSpec{Audiences: []string{tokens.FederatedAudience}, ExpirationSeconds: &exp},
-		}, metav1.CreateOptions{})
-		if err != nil {
-			return "", fmt.Errorf("request token of ServiceAccount %s/%s: %w", namespace, name, err)
-		}
-		return tr.Status.Token, nil
+	c := &assertionCache{now: time.Now, lock: make(chan struct{}, 1),
+		fetch: func(ctx context.Context) (string, time.Time, error) {
+			exp := int64(serviceAccountTokenSeconds)
+			tr, err := kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authv1.TokenRequest{
+				Spec: authv1.TokenRequestSpec{Audiences: []string{tokens.FederatedAudience}, ExpirationSeconds: &exp},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				return "", time.Time{}, fmt.Errorf("request token of ServiceAccount %s/%s: %w", namespace, name, err)
+			}
+			return tr.Status.Token, tr.Status.ExpirationTimestamp.Time, nil
+		}}
+	return c.get
+}
+
+// assertionCache keeps one service-account token and renews it once half
+// its lifetime is over, well before AAD would refuse it (AADSTS700024).
+type assertionCache struct {
+	// fetch gets a new token and its expiry (zero: the requested lifetime).
+	fetch func(ctx context.Context) (string, time.Time, error)
+	now   func() time.Time
+	// lock is a one-slot semaphore, so waiting for a renewal in progress
+	// honours ctx; concurrent callers share that renewal.
+	lock    chan struct{}
+	token   string
+	renewAt time.Time
+}
+
+func (c *assertionCache) get(ctx context.Context) (string, error) {
+	select {
+	case c.lock <- struct{}{}:
+	case <-ctx.Done():
+		return "", fmt.Errorf("wait for the service-account token: %w", ctx.Err())
 	}
+	defer func() { <-c.lock }()
+	now := c.now()
+	if c.token != "" && now.Before(c.renewAt) {
+		return c.token, nil
+	}
+	tok, exp, err := c.fetch(ctx)
+	if err != nil {
+		return "", err
+	}
+	if exp.IsZero() {
+		exp = now.Add(serviceAccountTokenSeconds * time.Second)
+	}
+	c.token, c.renewAt = tok, now.Add(exp.Sub(now)/2)
+	return tok, nil
 }

@@ -10,10 +10,11 @@ import (
 // service-account token used as client assertion.
 const FederatedAudience = "api://AzureADTokenExchange"
 
-// AssertionFunc returns a fresh service-account token with audience
+// AssertionFunc returns a service-account token with audience
 // FederatedAudience (from the TokenRequest API). It is called for every
-// exchange: AAD refuses assertions outside their validity window
-// (AADSTS700024), so it must not hand out a token near its expiry.
+// exchange; it may hand out one token many times, but never one near its
+// expiry: AAD refuses assertions outside their validity window
+// (AADSTS700024).
 type AssertionFunc func(ctx context.Context) (string, error)
 
 type federatedSource struct {

@@ -112,6 +112,9 @@ func TestRefusals(t *testing.T) {
 			target: "/something", remote: "10.0.0.5", hdr: md, wantStatus: 403},
 		"/host/token refuses callers that are not on loopback": {
 			target: "/host/token?resource=r", remote: "10.0.0.5", hdr: map[string]string{"podns": "default", "podname": "app"}, wantStatus: 403},
+		"/host/token refuses a pod whose address is a loopback address": {
+			target: "/host/token?resource=r", remote: "127.64.0.1", hdr: map[string]string{"podns": "default", "podname": "app"}, wantStatus: 403,
+			wantBody: `{"error":"access_denied","error_description":"/host/token is served to host components only, and 127.64.0.1 is the address of pod default/loopback"}`},
 		"/host/token requires the pod headers": {
 			target: "/host/token?resource=r", remote: "127.0.0.1", wantStatus: 400, wantIn: "podns"},
 		"/host/token for a pod not on this node gets 404": {
@@ -121,6 +124,7 @@ func TestRefusals(t *testing.T) {
 	e.cluster.addPod("10.0.0.5", Caller{Pod: appPod}, assigned("a", clientA, resA, v1.AssignedIDAssigned))
 	e.cluster.addPod("10.0.0.9", Caller{Pod: PodRef{Namespace: "kube-system", Name: "hostnet"}, HostNetwork: true})
 	e.cluster.addPod("10.0.0.7", young)
+	e.cluster.addPod("127.64.0.1", Caller{Pod: PodRef{Namespace: "default", Name: "loopback"}})
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			w := e.do("GET", tc.target, tc.remote, tc.hdr)

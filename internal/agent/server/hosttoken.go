@@ -8,12 +8,19 @@ import (
 
 // hostToken serves /host/token for host components (for example a CSI
 // driver acting for a pod): the pod is named by the podns and podname
-// headers, and only loopback callers are served.
+// headers, and only loopback callers that are not a pod are served (where
+// pod addresses are loopback addresses too, as on kwok test clusters, a pod
+// could otherwise name any other pod and get its token).
 func (s *server) hostToken(w http.ResponseWriter, r *http.Request) {
 	ip, err := remoteIP(r)
 	if err != nil || !ip.IsLoopback() {
 		s.refuse(w, r, &Refusal{Status: http.StatusForbidden, Reason: ReasonNotLoopback,
 			Message: "/host/token is served to callers on this host's loopback address only"})
+		return
+	}
+	if c, _, err := s.opts.Pods.ResolveCaller(r.Context(), ip); err == nil && !c.HostNetwork {
+		s.refuse(w, r, &Refusal{Status: http.StatusForbidden, Reason: ReasonNotLoopback,
+			Message: fmt.Sprintf("/host/token is served to host components only, and %s is the address of pod %s", ip, c.Pod)})
 		return
 	}
 	pod := PodRef{Namespace: r.Header.Get("podns"), Name: r.Header.Get("podname")}
