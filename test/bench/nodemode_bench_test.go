@@ -81,6 +81,7 @@ func BenchmarkAssignNodeMode(b *testing.B) {
 				"--azure-tenant-id=" + nmTenant, "--azure-client-id=" + nmAppID, "--azure-client-secret-file=" + secret,
 				"--cloud-ca-file=" + azure.CAPath(), "--cloud-resync=" + resync.String()},
 			LogFile: filepath.Join(env.Dir, "mic-nodemode.log"),
+			Env:     []string{"GOMEMLIMIT=" + memLimit},
 		})
 		if err != nil {
 			b.Fatal(err)
