@@ -165,14 +165,14 @@ func assignmentIs(ctx context.Context, c client.Client, ns, pod, status, reason 
 }
 
 // warned checks for a Warning event with reason on object obj whose
-// message holds fix.
+// message holds fix, naming obj's UID so kubectl describe shows it.
 func warned(ctx context.Context, c client.Client, ns, obj, reason, fix string) error {
 	var events corev1.EventList
 	if err := c.List(ctx, &events, client.InNamespace(ns)); err != nil {
 		return err
 	}
 	for _, e := range events.Items {
-		if e.Type == corev1.EventTypeWarning && e.InvolvedObject.Name == obj && e.Reason == reason && containsFold(e.Message, fix) {
+		if e.Type == corev1.EventTypeWarning && e.InvolvedObject.Name == obj && e.InvolvedObject.UID != "" && e.Reason == reason && containsFold(e.Message, fix) {
 			return nil
 		}
 	}
