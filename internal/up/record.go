@@ -21,8 +21,10 @@ type Record struct {
 	Kubeconfig   string  `json:"kubeconfig"`
 	// TokenMode is mic's and the agents' --token-mode.
 	TokenMode string `json:"tokenMode,omitempty"`
-	// Skipped are the seed 004 steps whose grants the world lacks.
+	// Skipped are the seed 004 steps whose grants the world lacks; Fixes
+	// the commands that grant them.
 	Skipped   []string `json:"skipped,omitempty"`
+	Fixes     []string `json:"fixes,omitempty"`
 	APIServer string   `json:"apiServer"`
 	Issuer    string   `json:"issuer"`
 	CloudURL  string   `json:"cloudURL"`
@@ -97,6 +99,12 @@ func RenderNext(w io.Writer, r *Record, detached bool) error {
 			fmt.Fprintf(&b, "  podid token --state-dir %s --pod %s --resource %s\n", r.StateDir, bound[0], d.VaultResource)
 		}
 		fmt.Fprintf(&b, "  podid token --state-dir %s --pod %s/%s --resource %s   # no label: refused\n", r.StateDir, d.Namespace, DemoUnboundPod, d.VaultResource)
+	}
+	if len(r.Fixes) > 0 {
+		b.WriteString("  # seed 004 steps skipped; each fix, once you have seen its failure:\n")
+		for _, f := range r.Fixes {
+			fmt.Fprintf(&b, "  %s\n", f)
+		}
 	}
 	fmt.Fprintf(&b, "  podid status --state-dir %s\n", r.StateDir)
 	if detached {

@@ -120,3 +120,29 @@ func withoutPolicy(in []*cloud.Vault, vault, principal string) ([]*cloud.Vault, 
 func (p *Plan) AssignmentsFail() bool {
 	return p.TokenMode == podidv1.TokenModeNode && (slices.Contains(p.Skipped, StepManagedIdentityOperator) || slices.Contains(p.Skipped, StepVMContributor))
 }
+
+// SkipFixes are the commands that put back each skipped step's grant, in
+// the order podid meets the failures: step 7, step 3, step 4.
+func (p *Plan) SkipFixes() []string {
+	var out []string
+	rg := p.ScaleSetID
+	if i := strings.Index(strings.ToLower(rg), "/providers/"); i > 0 {
+		rg = rg[strings.LastIndex(rg[:i], "/")+1 : i]
+	}
+	for _, step := range []string{StepVMContributor, StepManagedIdentityOperator, StepVaultAccess} {
+		if !slices.Contains(p.Skipped, step) {
+			continue
+		}
+		switch {
+		case step == StepVMContributor && p.Mic.App != "":
+			out = append(out, fmt.Sprintf("podid cloud role grant --state-dir %s --principal %s --role %q --scope resourceGroup/%s", p.StateDir, p.Mic.App, "Virtual Machine Contributor", rg))
+		case step == StepManagedIdentityOperator && p.Mic.App != "" && p.Demo != nil:
+			out = append(out, fmt.Sprintf("podid cloud role grant --state-dir %s --principal %s --role %q --scope identity/%s", p.StateDir, p.Mic.App, "Managed Identity Operator", lastSegment(p.Demo.IdentityID)))
+		case step == StepVaultAccess && p.Demo != nil:
+			out = append(out, fmt.Sprintf("podid cloud vault-policy set --state-dir %s --vault %s --principal %s --secrets get,list", p.StateDir, p.Demo.Vault, lastSegment(p.Demo.IdentityID)))
+		}
+	}
+	return out
+}
+
+func lastSegment(id string) string { return id[strings.LastIndex(id, "/")+1:] }

@@ -87,3 +87,20 @@ func TestNodeModeArgs(t *testing.T) {
 		t.Errorf("nmi args: %s", nmi)
 	}
 }
+
+func TestSkipFixesGrantBackEachStep(t *testing.T) {
+	in := input(t)
+	in.TokenMode, in.SkipSteps = "node", Steps
+	p, err := MakePlan(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`podid cloud role grant --state-dir /home/user/.podid --principal podid-mic --role "Virtual Machine Contributor" --scope resourceGroup/MC_rg-aks-poc-container-westus2`,
+		`podid cloud role grant --state-dir /home/user/.podid --principal podid-mic --role "Managed Identity Operator" --scope identity/aks-aad-user-identity`,
+		`podid cloud vault-policy set --state-dir /home/user/.podid --vault kv-westus2-aks --principal aks-aad-user-identity --secrets get,list`,
+	}
+	if got := p.SkipFixes(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

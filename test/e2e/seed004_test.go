@@ -32,8 +32,16 @@ func TestReplaySeed004(t *testing.T) {
 		_ = run(t, nil, "down", "--state-dir", dir)
 		noneLeft(t, dir)
 	})
-	must(t, "up", "--detach", "--state-dir", dir, "--token-mode", "node",
+	up := must(t, "up", "--detach", "--state-dir", dir, "--token-mode", "node",
 		"--skip-step", "managed-identity-operator,vault-access,vm-contributor")
+	for _, fix := range []string{
+		`podid cloud role grant --state-dir ` + dir + ` --principal podid-mic --role "Virtual Machine Contributor" --scope resourceGroup/MC_rg-aks-poc-container-westus2`,
+		`podid cloud vault-policy set --state-dir ` + dir + ` --vault kv-westus2-aks --principal aks-aad-user-identity --secrets get,list`,
+	} {
+		if !strings.Contains(up.stdout, fix) {
+			t.Fatalf("podid up printed no %q:\n%s", fix, up.stdout)
+		}
+	}
 	rec := readRecord(t, dir)
 	if rec.TokenMode != "node" || len(rec.Skipped) != 3 {
 		t.Fatalf("record: token mode %q, skipped %v", rec.TokenMode, rec.Skipped)
