@@ -76,14 +76,19 @@ func (c *Controller) writeStatus(ctx context.Context, t Target, a *podidv1.Azure
 		return client.IgnoreNotFound(err)
 	}
 	if warn != nil && changed {
-		c.warn(a, cond.Reason, cond.Message)
+		c.warn(ctx, a, cond.Reason, cond.Message)
 	}
 	return nil
 }
 
 // warn puts the failure on the pod and on the identity, where users look.
-func (c *Controller) warn(a *podidv1.AzureAssignedIdentity, reason, msg string) {
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: a.Spec.PodNamespace, Name: a.Spec.Pod}}
+// The pod is read for its UID, without which kubectl describe pod does not
+// show the event; a pod that cannot be read still gets it by name.
+func (c *Controller) warn(ctx context.Context, a *podidv1.AzureAssignedIdentity, reason, msg string) {
+	pod := &corev1.Pod{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: a.Spec.PodNamespace, Name: a.Spec.Pod}, pod); err != nil {
+		pod = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: a.Spec.PodNamespace, Name: a.Spec.Pod}}
+	}
 	c.Recorder.Event(pod, corev1.EventTypeWarning, reason, msg)
 	if ref := a.Spec.AzureIdentityRef; ref != nil {
 		c.Recorder.Event(&podidv1.AzureIdentity{ObjectMeta: metav1.ObjectMeta{Namespace: ref.Namespace, Name: ref.Name, UID: ref.UID}}, corev1.EventTypeWarning, reason, msg)

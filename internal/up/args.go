@@ -2,7 +2,14 @@ package up
 
 import (
 	"strings"
+	"time"
+
+	podidv1 "github.com/podid/podid/api/v1"
 )
+
+// NodeModeResync is mic's --cloud-resync in node token mode: short, so a
+// role granted to fix a refused assignment shows within seconds.
+const NodeModeResync = 10 * time.Second
 
 // Runtime holds what is known only once the control plane and the cloud
 // run. Apply fills it; Placeholders stands in for it in printed plans.
@@ -36,7 +43,11 @@ func (p *Plan) MicArgs(rt Runtime) []string {
 		"--leader-elect=false",
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=0",
-		"--token-mode=federated",
+		"--token-mode=" + p.TokenMode,
+	}
+	if p.TokenMode == podidv1.TokenModeNode {
+		// A role granted to fix a refusal takes effect within this period.
+		args = append(args, "--cloud-resync="+NodeModeResync.String())
 	}
 	if p.Mic.AppID != "" {
 		args = append(args,
@@ -65,7 +76,7 @@ func (p *Plan) AgentArgs(n Node, rt Runtime) []string {
 		"--probe-address=" + n.ProbeAddr,
 		"--metrics-address=" + n.Metrics,
 		"--node-imds-url=" + rt.IMDS[n.Instance],
-		"--token-mode=federated",
+		"--token-mode=" + p.TokenMode,
 		"--authority-host=" + rt.CloudURL + "/",
 		"--authority-ca-file=" + rt.CloudCA,
 		"--tenant-id=" + p.TenantID,

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/cloud"
 	"github.com/podid/podid/internal/kwok"
 	"github.com/podid/podid/internal/tokens"
@@ -61,6 +62,11 @@ type Input struct {
 	MicApp string
 	// Demo is the demo to apply; nil applies none.
 	Demo *DemoInput
+	// TokenMode is mic's and every agent's --token-mode; empty means
+	// federated.
+	TokenMode string
+	// SkipSteps are seed 004 steps (Steps) whose grants the world loses.
+	SkipSteps []string
 }
 
 // DemoInput names the world objects the demo uses.
@@ -76,6 +82,10 @@ type Plan struct {
 	StateDir, RunDir, Kubeconfig, RecordFile, LockFile, LogFile string
 	APIServerPort, CloudPort                                    int
 	WorldSource                                                 string
+	// TokenMode is podidv1.TokenModeFederated or podidv1.TokenModeNode.
+	TokenMode string
+	// Skipped are the seed 004 steps left out of World.
+	Skipped []string
 	// World seeds the embedded cloud.
 	World                cloud.State
 	TenantID, TenantName string
@@ -136,6 +146,14 @@ func MakePlan(in Input) (*Plan, error) {
 		LogFile:       filepath.Join(in.StateDir, "up.log"),
 		APIServerPort: in.APIServerPort, CloudPort: in.CloudPort,
 		WorldSource: in.WorldSource, World: in.World,
+		TokenMode: in.TokenMode, Skipped: in.SkipSteps,
+	}
+	switch p.TokenMode {
+	case "":
+		p.TokenMode = podidv1.TokenModeFederated
+	case podidv1.TokenModeFederated, podidv1.TokenModeNode:
+	default:
+		return nil, fmt.Errorf("--token-mode %q: want %s or %s", in.TokenMode, podidv1.TokenModeFederated, podidv1.TokenModeNode)
 	}
 	vmss, err := pickScaleSet(in.World, in.ScaleSet)
 	if err != nil {
@@ -167,15 +185,18 @@ func MakePlan(in Input) (*Plan, error) {
 		})
 	}
 	p.Mic = Mic{Log: filepath.Join(run, "mic.log")}
+	skip := skipInput{steps: in.SkipSteps, tokenMode: p.TokenMode}
 	if app := findApp(in.World, in.MicApp); app != nil && len(app.Secrets) > 0 {
 		p.Mic.App, p.Mic.AppID, p.Mic.Secret = app.Name, app.AppID, app.Secrets[0].Value
 		p.Mic.SecretFile = filepath.Join(run, "mic-client-secret")
+		skip.micObjectID = app.ObjectID
 	}
 	if in.Demo != nil {
 		d, err := makeDemo(in.World, *in.Demo, p.Nodes)
 		if err != nil {
 			return nil, err
 		}
+		skip.identity, skip.vault = findIdentity(in.World, d.IdentityID), d.Vault
 		p.Demo = d
 		p.Federation = &Federation{
 			IdentityID: d.IdentityID,
@@ -183,7 +204,19 @@ func MakePlan(in Input) (*Plan, error) {
 			Audience:   tokens.FederatedAudience,
 		}
 	}
+	if p.World, err = skipSteps(p.World, skip); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+func findIdentity(st cloud.State, id string) *cloud.Identity {
+	for _, i := range st.Identities {
+		if strings.EqualFold(i.ID, id) {
+			return i
+		}
+	}
+	return nil
 }
 
 func pickScaleSet(st cloud.State, name string) (*cloud.Machine, error) {

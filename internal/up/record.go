@@ -19,10 +19,16 @@ type Record struct {
 	StartSeconds float64 `json:"startSeconds,omitempty"`
 	StateDir     string  `json:"stateDir"`
 	Kubeconfig   string  `json:"kubeconfig"`
-	APIServer    string  `json:"apiServer"`
-	Issuer       string  `json:"issuer"`
-	CloudURL     string  `json:"cloudURL"`
-	CloudCA      string  `json:"cloudCA"`
+	// TokenMode is mic's and the agents' --token-mode.
+	TokenMode string `json:"tokenMode,omitempty"`
+	// Skipped are the seed 004 steps whose grants the world lacks; Fixes
+	// the commands that grant them.
+	Skipped   []string `json:"skipped,omitempty"`
+	Fixes     []string `json:"fixes,omitempty"`
+	APIServer string   `json:"apiServer"`
+	Issuer    string   `json:"issuer"`
+	CloudURL  string   `json:"cloudURL"`
+	CloudCA   string   `json:"cloudCA"`
 	// Processes are the children, in start order.
 	Processes []Process `json:"processes"`
 	// Agents maps node name to its agent's token address.
@@ -55,7 +61,15 @@ func RenderStatus(w io.Writer, r *Record, alive func(Process) bool) error {
 	if r.Ready {
 		state = fmt.Sprintf("up (ready in %.1fs)", r.StartSeconds)
 	}
-	fmt.Fprintf(&b, "podid %s since %s, state folder %s\n\n", state, r.StartedAt.Format(time.RFC3339), r.StateDir)
+	fmt.Fprintf(&b, "podid %s since %s, state folder %s\n", state, r.StartedAt.Format(time.RFC3339), r.StateDir)
+	if r.TokenMode != "" {
+		fmt.Fprintf(&b, "token mode %s", r.TokenMode)
+		if len(r.Skipped) > 0 {
+			fmt.Fprintf(&b, ", without seed 004 step(s) %s", strings.Join(r.Skipped, ", "))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "COMPONENT\tSTATE\tPID\tADDRESS\tLOG")
 	for _, p := range r.All() {
@@ -85,6 +99,12 @@ func RenderNext(w io.Writer, r *Record, detached bool) error {
 			fmt.Fprintf(&b, "  podid token --state-dir %s --pod %s --resource %s\n", r.StateDir, bound[0], d.VaultResource)
 		}
 		fmt.Fprintf(&b, "  podid token --state-dir %s --pod %s/%s --resource %s   # no label: refused\n", r.StateDir, d.Namespace, DemoUnboundPod, d.VaultResource)
+	}
+	if len(r.Fixes) > 0 {
+		b.WriteString("  # seed 004 steps skipped; each fix, once you have seen its failure:\n")
+		for _, f := range r.Fixes {
+			fmt.Fprintf(&b, "  %s\n", f)
+		}
 	}
 	fmt.Fprintf(&b, "  podid status --state-dir %s\n", r.StateDir)
 	if detached {

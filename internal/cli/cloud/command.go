@@ -16,13 +16,14 @@ import (
 	"github.com/podid/podid/internal/cloud/world"
 )
 
-// NewCommand returns `cloud` with its `serve` subcommand.
+// NewCommand returns `cloud` with its `serve`, `role` and `vault-policy`
+// subcommands.
 func NewCommand(ctx context.Context) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cloud",
 		Short: "Run the embedded Azure identity cloud (AAD, IMDS, ARM, Key Vault)",
 	}
-	cmd.AddCommand(newServeCommand(ctx))
+	cmd.AddCommand(newServeCommand(ctx), newRoleCommand(ctx), newPolicyCommand(ctx))
 	return cmd
 }
 

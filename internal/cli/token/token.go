@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/kubeclient"
@@ -47,7 +49,14 @@ type target struct {
 	// unlabelled pods are selected by no binding: a 503 "not assigned
 	// yet" cannot turn into a token, so it is not retried.
 	unlabelled bool
+	// cfg reaches the cluster, to explain a missing token.
+	cfg *rest.Config
 }
+
+// noTokenYetError is a wait for the token that used up --timeout.
+type noTokenYetError struct{ msg string }
+
+func (e *noTokenYetError) Error() string { return e.msg }
 
 func run(ctx context.Context, o *Options, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -57,6 +66,12 @@ func run(ctx context.Context, o *Options, out io.Writer) error {
 		return err
 	}
 	body, err := ask(ctx, t, o)
+	if e := (*noTokenYetError)(nil); errors.As(err, &e) {
+		ns, name, _ := strings.Cut(o.Pod, "/")
+		if why := explainAssignments(t.cfg, ns, name); why != "" {
+			return fmt.Errorf("%w\n%s", err, why)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -110,7 +125,7 @@ func find(ctx context.Context, o *Options) (target, error) {
 		agent = net.JoinHostPort(ip, strconv.Itoa(o.AgentPort))
 	}
 	_, labelled := pod.Labels[podidv1.SelectorLabel]
-	return target{agent: agent, podIP: pod.Status.PodIP, unlabelled: !labelled}, nil
+	return target{agent: agent, podIP: pod.Status.PodIP, unlabelled: !labelled, cfg: cfg}, nil
 }
 
 func internalIP(n *corev1.Node) string {
@@ -141,6 +156,9 @@ func ask(ctx context.Context, t target, o *Options) ([]byte, error) {
 		}
 		req.Header.Set("Metadata", "true")
 		resp, err := hc.Do(req)
+		if err != nil && ctx.Err() != nil {
+			return nil, &noTokenYetError{fmt.Sprintf("no token for pod %s within --timeout %s: the node agent at %s was still waiting for the identity to be assigned", o.Pod, o.Timeout, t.agent)}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("ask the node agent at %s as pod %s (%s): %w", t.agent, o.Pod, t.podIP, err)
 		}
@@ -161,7 +179,7 @@ func ask(ctx context.Context, t target, o *Options) ([]byte, error) {
 		wait := retryAfter(resp.Header.Get("Retry-After"))
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("no token for pod %s within --timeout: last answer %s: %s", o.Pod, resp.Status, strings.TrimSpace(string(body)))
+			return nil, &noTokenYetError{fmt.Sprintf("no token for pod %s within --timeout %s: last answer %s: %s", o.Pod, o.Timeout, resp.Status, strings.TrimSpace(string(body)))}
 		case <-time.After(wait):
 		}
 	}

@@ -88,6 +88,7 @@ func makePlan(o *Options) (*plan.Plan, error) {
 	in := plan.Input{
 		StateDir: o.StateDir, Nodes: o.Nodes, APIServerPort: o.APIServerPort, CloudPort: o.CloudPort,
 		WorldSource: source, World: st, ScaleSet: o.ScaleSet, MicApp: o.MicApp,
+		TokenMode: o.TokenMode, SkipSteps: o.SkipSteps,
 	}
 	if !o.NoDemo {
 		in.Demo = &plan.DemoInput{Identity: o.DemoIdentity, Vault: o.DemoVault, Secret: o.DemoSecret}

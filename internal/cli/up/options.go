@@ -3,10 +3,13 @@ package up
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	podidv1 "github.com/podid/podid/api/v1"
+	plan "github.com/podid/podid/internal/up"
 	"github.com/podid/podid/internal/up/runstate"
 )
 
@@ -26,6 +29,10 @@ type Options struct {
 	MicApp string
 	// DemoIdentity, DemoVault and DemoSecret pick the demo's world objects.
 	DemoIdentity, DemoVault, DemoSecret string
+	// TokenMode is mic's and every agent's --token-mode.
+	TokenMode string
+	// SkipSteps are seed 004 steps whose grants the world loses.
+	SkipSteps []string
 	// NoDemo skips the demo objects.
 	NoDemo bool
 	// Detach returns once ready and leaves everything running.
@@ -48,6 +55,7 @@ func NewOptions() *Options {
 		DemoVault:    "kv-westus2-aks",
 		DemoSecret:   "grafana-admin-username-poc",
 		Timeout:      20 * time.Minute,
+		TokenMode:    podidv1.TokenModeFederated,
 	}
 }
 
@@ -63,6 +71,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DemoIdentity, "demo-identity", o.DemoIdentity, "User-assigned identity of the world the demo pods are bound to.")
 	fs.StringVar(&o.DemoVault, "demo-vault", o.DemoVault, "Key Vault of the world the demo reads.")
 	fs.StringVar(&o.DemoSecret, "demo-secret", o.DemoSecret, "Secret in --demo-vault the demo reads.")
+	fs.StringVar(&o.TokenMode, "token-mode", o.TokenMode, "How the node agents get tokens: federated (exchange the agent's service-account token; no cloud writes) or node (seed 004's way: mic adds the identity to the VMSS, the agent asks the node's IMDS).")
+	fs.StringSliceVar(&o.SkipSteps, "skip-step", o.SkipSteps, "Seed 004 step to leave out of the world, to see how podid reports it: "+strings.Join(plan.Steps, ", ")+" (steps 3, 4 and 7); repeatable or comma-separated. The role steps need --token-mode node.")
 	fs.BoolVar(&o.NoDemo, "no-demo", o.NoDemo, "Apply no demo objects.")
 	fs.BoolVar(&o.Detach, "detach", o.Detach, "Return once everything is ready and leave it running; stop it with podid down.")
 	fs.BoolVar(&o.DryRun, "dry-run", o.DryRun, "Print the plan and start nothing.")
@@ -107,6 +117,7 @@ func (o *Options) supervisorArgs() []string {
 		"--scale-set=" + o.ScaleSet, "--mic-app=" + o.MicApp,
 		"--demo-identity=" + o.DemoIdentity, "--demo-vault=" + o.DemoVault, "--demo-secret=" + o.DemoSecret,
 		fmt.Sprintf("--no-demo=%t", o.NoDemo), "--timeout=" + o.Timeout.String(),
+		"--token-mode=" + o.TokenMode, "--skip-step=" + strings.Join(o.SkipSteps, ","),
 	}
 	return args
 }

@@ -24,7 +24,7 @@ func supervise(ctx context.Context, o *Options, p *plan.Plan, out, errOut io.Wri
 	if o.supervise {
 		self.Log = p.LogFile
 	}
-	rec := &plan.Record{Supervisor: runstate.Describe(self), StartedAt: start, StateDir: p.StateDir, Kubeconfig: p.Kubeconfig}
+	rec := &plan.Record{Supervisor: runstate.Describe(self), StartedAt: start, StateDir: p.StateDir, Kubeconfig: p.Kubeconfig, TokenMode: p.TokenMode, Skipped: p.Skipped, Fixes: p.SkipFixes()}
 	if err := runstate.Write(p.RecordFile, rec); err != nil {
 		return err
 	}

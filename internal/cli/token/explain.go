@@ -1,0 +1,71 @@
+package token
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	podidv1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/kubeclient"
+)
+
+// explainTimeout bounds the look-up of the pod's assignments after the
+// token wait has already used up --timeout.
+const explainTimeout = 5 * time.Second
+
+// explainAssignments reads the pod's AzureAssignedIdentities and says why
+// none serves a token yet. A failed look-up explains nothing.
+func explainAssignments(cfg *rest.Config, ns, pod string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), explainTimeout)
+	defer cancel()
+	c, err := client.New(cfg, client.Options{Scheme: kubeclient.Scheme()})
+	if err != nil {
+		return ""
+	}
+	var list podidv1.AzureAssignedIdentityList
+	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return ""
+	}
+	return describeAssignments(list.Items, ns, pod)
+}
+
+// describeAssignments is the explanation for pod ns/pod given every
+// assignment of its namespace: one line per assignment that is not
+// Assigned, with the controller's reason and message (which holds the fix).
+func describeAssignments(items []podidv1.AzureAssignedIdentity, ns, pod string) string {
+	var lines []string
+	found := false
+	for _, a := range items {
+		if a.Spec.PodNamespace != ns || a.Spec.Pod != pod {
+			continue
+		}
+		found = true
+		if a.Status.Status == podidv1.AssignedIDAssigned {
+			continue
+		}
+		line := fmt.Sprintf("AzureAssignedIdentity %s/%s is %s", a.Namespace, a.Name, orUnset(a.Status.Status))
+		for _, c := range a.Status.Conditions {
+			if c.Type == "Ready" && c.Message != "" {
+				line += " (" + c.Reason + "): " + strings.TrimPrefix(c.Message, c.Reason+": ")
+			}
+		}
+		lines = append(lines, line)
+	}
+	if !found {
+		return fmt.Sprintf("no AzureAssignedIdentity names pod %s/%s: does an AzureIdentityBinding select its %s label?", ns, pod, podidv1.SelectorLabel)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func orUnset(s string) string {
+	if s == "" {
+		return "without status"
+	}
+	return s
+}
