@@ -148,7 +148,30 @@ func (c *Cloud) initialState() (State, error) {
 			return st, nil
 		}
 	}
-	return cloneState(c.opts.Seed)
+	st, err := cloneState(c.opts.Seed)
+	if err != nil {
+		return State{}, err
+	}
+	stampSeededSecrets(&st, c.now())
+	return st, nil
+}
+
+// stampSeededSecrets dates secrets a world file seeded without dates, so
+// clients see when the vault got them rather than the zero time.
+func stampSeededSecrets(st *State, now time.Time) {
+	for _, v := range st.Vaults {
+		for name, versions := range v.Secrets {
+			for i := range versions {
+				if versions[i].Created.IsZero() {
+					versions[i].Created = now
+				}
+				if versions[i].Updated.IsZero() {
+					versions[i].Updated = now
+				}
+			}
+			v.Secrets[name] = versions
+		}
+	}
 }
 
 // Close stops all listeners and waits for them.

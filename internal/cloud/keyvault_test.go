@@ -68,6 +68,9 @@ func TestKeyVaultRBAC(t *testing.T) {
 	if *got.Value != "s3cr3t" || got.ID.Name() != "db-password" || len(got.ID.Version()) != 32 {
 		t.Fatalf("secret = %s %s %s", *got.Value, got.ID.Name(), got.ID.Version())
 	}
+	if a := got.Attributes; a == nil || a.Created == nil || a.Created.Year() < 2000 || a.Updated == nil || a.Updated.Year() < 2000 {
+		t.Fatalf("a seeded secret's dates = %+v; want the time the vault got it", got.Attributes)
+	}
 	_, err = kv.GetSecret(ctx, "nope", "", nil)
 	respErr(t, err, http.StatusNotFound, "SecretNotFound")
 
