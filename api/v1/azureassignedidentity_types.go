@@ -64,8 +64,12 @@ type AzureAssignedIdentityStatus struct {
 }
 
 // AzureAssignedIdentity is written by the controller: pod X may use identity Y.
+//
+// It has no status subresource on purpose: the controller is its only
+// writer, and without one it creates an assignment already Assigned in a
+// single write instead of a create and a status update, which halves the
+// API server writes when thousands of pods start at once.
 // +kubebuilder:object:root=true
-// +kubebuilder:subresource:status
 // +kubebuilder:resource:path=azureassignedidentities,scope=Namespaced
 // +kubebuilder:printcolumn:name="Pod",type=string,JSONPath=`.spec.pod`
 // +kubebuilder:printcolumn:name="PodNamespace",type=string,JSONPath=`.spec.podNamespace`

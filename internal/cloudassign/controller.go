@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -75,9 +77,11 @@ func (c *Controller) Setup(ctx context.Context, mgr ctrl.Manager) error {
 		return controllerutil.ContainsFinalizer(o, podidv1.AssignedIdentityFinalizer)
 	})
 	// Status writes, the worker's own among them, must not start bursts.
-	specOrDeletion := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.NewPredicateFuncs(func(o client.Object) bool {
-		return o.GetDeletionTimestamp() != nil
-	}))
+	specOrDeletion := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*podidv1.AzureAssignedIdentity)
+		n, ok2 := e.ObjectNew.(*podidv1.AzureAssignedIdentity)
+		return !ok1 || !ok2 || n.DeletionTimestamp != nil || !equality.Semantic.DeepEqual(o.Spec, n.Spec)
+	}}
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("cloudassign").
 		For(&podidv1.AzureAssignedIdentity{}, builder.WithPredicates(hasFinalizer, specOrDeletion)).

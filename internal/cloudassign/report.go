@@ -49,7 +49,9 @@ func (c *Controller) report(ctx context.Context, t Target, r Report) error {
 
 func (c *Controller) writeStatus(ctx context.Context, t Target, a *podidv1.AzureAssignedIdentity, id string, r Report) error {
 	status := *a.Status.DeepCopy()
-	cond := metav1.Condition{Type: "Ready", ObservedGeneration: a.Generation, LastTransitionTime: metav1.NewTime(c.Clock.Now())}
+	// No observedGeneration: every status write bumps an assignment's
+	// generation (see api/v1.AzureAssignedIdentity).
+	cond := metav1.Condition{Type: "Ready", LastTransitionTime: metav1.NewTime(c.Clock.Now())}
 	var warn *Failure
 	switch f, refused := r.Refused[id]; {
 	case r.OnMachine[id]:
@@ -72,7 +74,8 @@ func (c *Controller) writeStatus(ctx context.Context, t Target, a *podidv1.Azure
 		return nil
 	}
 	a.Status = status
-	if err := c.Client.Status().Update(ctx, a); err != nil {
+	// No status subresource: see api/v1.AzureAssignedIdentity.
+	if err := c.Client.Update(ctx, a); err != nil {
 		return client.IgnoreNotFound(err)
 	}
 	if warn != nil && changed {

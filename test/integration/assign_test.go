@@ -102,6 +102,18 @@ func TestLabelledPodsGetAssignedIdentitiesInFederatedMode(t *testing.T) {
 		}
 	}
 
+	// Settled assignments are not written again.
+	versions := map[string]string{}
+	for _, a := range got {
+		versions[a.Name] = a.ResourceVersion
+	}
+	time.Sleep(2 * time.Second)
+	for _, a := range waitAssignments(ctx, t, ns, "web-0-"+ns+"-reader Assigned", "web-1-"+ns+"-reader Assigned") {
+		if a.ResourceVersion != versions[a.Name] {
+			t.Errorf("%s was rewritten at steady state (resourceVersion %s, then %s)", a.Name, versions[a.Name], a.ResourceVersion)
+		}
+	}
+
 	// Deleting a pod removes its assignment.
 	if err := env.Kube.CoreV1().Pods(ns).Delete(ctx, "web-1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)

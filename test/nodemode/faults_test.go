@@ -7,8 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/cloud/faults"
 )
+
+func cmpStatus(a, b podidv1.AzureAssignedIdentity) string {
+	return fmt.Sprintf("%+v then %+v", a.Status, b.Status)
+}
 
 // TestRetryAfterIsHonoured injects one 429 with Retry-After on the VMSS
 // update and checks that the controller makes no call to that VMSS until
@@ -106,9 +113,20 @@ func TestDriftIsRepairedAndSteadyStateWritesNothing(t *testing.T) {
 	waitStatuses(ctx, t, ns, 30*time.Second, "drift Assigned AssignedToMachine")
 
 	steady := azure.PatchCount(poolName(pool))
+	var before podidv1.AzureAssignedIdentityList
+	if err := env.Client.List(ctx, &before, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(5 * time.Second) // two resync periods
 	if n := azure.PatchCount(poolName(pool)) - steady; n != 0 {
 		t.Errorf("%d PATCHes at steady state, want 0", n)
+	}
+	var after podidv1.AzureAssignedIdentityList
+	if err := env.Client.List(ctx, &after, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	if before.Items[0].ResourceVersion != after.Items[0].ResourceVersion {
+		t.Errorf("the assignment was rewritten at steady state: %s", cmpStatus(before.Items[0], after.Items[0]))
 	}
 
 	if _, err := azure.SetMachineIdentities(poolName(pool), []string{identityID(nodeRG, kubeletName)}); err != nil {

@@ -74,9 +74,12 @@ func specOutdated(have, want *podidv1.AzureAssignedIdentity) bool {
 // reconcile. Without a cloud write it is Assigned at once. With one, this
 // reconciler only starts it at Created; from then on the status belongs to
 // the cloud worker, which alone knows whether the machine has the identity.
-func wantStatus(have podidv1.AzureAssignedIdentityStatus, needsCloud bool, now metav1.Time, generation int64) podidv1.AzureAssignedIdentityStatus {
+//
+// Its conditions carry no observedGeneration: without a status subresource
+// every status write bumps the generation, so it would always look stale.
+func wantStatus(have podidv1.AzureAssignedIdentityStatus, needsCloud bool, now metav1.Time) podidv1.AzureAssignedIdentityStatus {
 	out := *have.DeepCopy()
-	cond := metav1.Condition{Type: ConditionReady, ObservedGeneration: generation}
+	cond := metav1.Condition{Type: ConditionReady}
 	if needsCloud {
 		if c := findCondition(have.Conditions, ConditionReady); have.Status != "" && (c == nil || c.Reason != ReasonAssigned) {
 			return out

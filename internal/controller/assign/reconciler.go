@@ -69,7 +69,7 @@ func (r *Reconciler) Setup(ctx context.Context, mgr ctrl.Manager) error {
 		Watches(&podidv1.AzureAssignedIdentity{}, handler.EnqueueRequestsFromMapFunc(podOfAssignment),
 			builder.WithPredicates(predicate.Funcs{
 				CreateFunc:  func(event.CreateEvent) bool { return false },
-				UpdateFunc:  func(e event.UpdateEvent) bool { return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() },
+				UpdateFunc:  specChanged,
 				DeleteFunc:  func(event.DeleteEvent) bool { return true },
 				GenericFunc: func(event.GenericEvent) bool { return false },
 			})).
@@ -116,12 +116,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	return resultOf(errs)
 }
 
-// ensure creates or updates one assignment and its status.
+// ensure creates or updates one assignment, status included: the
+// AzureAssignedIdentity CRD has no status subresource, so each change is a
+// single write.
 func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.AzureAssignedIdentity) error {
 	needsCloud := a.Identity.NeedsCloudAssignment(r.DefaultTokenMode)
 	want := build(a, needsCloud && r.CloudAssignment)
-	switch {
-	case have == nil:
+	now := metav1.NewTime(r.Clock.Now())
+	if have == nil {
+		want.Status = wantStatus(want.Status, needsCloud, now)
 		if err := r.Client.Create(ctx, want); err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				return errConflict // the cache is behind; try again
@@ -129,28 +132,30 @@ func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.Azu
 			return fmt.Errorf("create AzureAssignedIdentity %s/%s: %w", want.Namespace, want.Name, err)
 		}
 		log.FromContext(ctx).V(1).Info("created assignment", "azureassignedidentity", a.Key(), "identity", a.Identity.Namespace+"/"+a.Identity.Name)
-		have = want
-	case have.DeletionTimestamp != nil:
-		return errConflict // being removed; recreate once it is gone
-	case specOutdated(have, want):
-		have.Spec, have.Labels = want.Spec, want.Labels
-		if want.Finalizers != nil {
-			controllerutil.AddFinalizer(have, podidv1.AssignedIdentityFinalizer)
+		if want.Status.Status == podidv1.AssignedIDAssigned {
+			observeReady(a.Pod, want, r.Clock.Now())
 		}
-		if err := r.Client.Update(ctx, have); err != nil {
-			return fmt.Errorf("update AzureAssignedIdentity %s: %w", a.Key(), err)
-		}
-	}
-	status := wantStatus(have.Status, needsCloud, metav1.NewTime(r.Clock.Now()), have.Generation)
-	if equality.Semantic.DeepEqual(status, have.Status) {
 		return nil
 	}
-	have.Status = status
-	if err := r.Client.Status().Update(ctx, have); err != nil {
-		return fmt.Errorf("set status of AzureAssignedIdentity %s: %w", a.Key(), err)
+	if have.DeletionTimestamp != nil {
+		return errConflict // being removed; recreate once it is gone
 	}
-	if status.Status == podidv1.AssignedIDAssigned {
-		observeReady(a.Pod, have, r.Clock.Now())
+	next := have.DeepCopy()
+	if specOutdated(have, want) {
+		next.Spec, next.Labels = want.Spec, want.Labels
+		if want.Finalizers != nil {
+			controllerutil.AddFinalizer(next, podidv1.AssignedIdentityFinalizer)
+		}
+	}
+	next.Status = wantStatus(have.Status, needsCloud, now)
+	if equality.Semantic.DeepEqual(next, have) {
+		return nil
+	}
+	if err := r.Client.Update(ctx, next); err != nil {
+		return fmt.Errorf("update AzureAssignedIdentity %s: %w", a.Key(), err)
+	}
+	if next.Status.Status == podidv1.AssignedIDAssigned && have.Status.Status != podidv1.AssignedIDAssigned {
+		observeReady(a.Pod, next, r.Clock.Now())
 	}
 	return nil
 }
@@ -195,4 +200,12 @@ func resultOf(errs []error) (reconcile.Result, error) {
 		return reconcile.Result{}, errors.Join(real...)
 	}
 	return reconcile.Result{Requeue: conflict}, nil
+}
+
+// specChanged reports whether someone changed what an assignment grants;
+// status writes, this controller's and the cloud worker's, do not count.
+func specChanged(e event.UpdateEvent) bool {
+	o, ok1 := e.ObjectOld.(*podidv1.AzureAssignedIdentity)
+	n, ok2 := e.ObjectNew.(*podidv1.AzureAssignedIdentity)
+	return !ok1 || !ok2 || !equality.Semantic.DeepEqual(o.Spec, n.Spec) || o.Labels[podidv1.NodeNameLabel] != n.Labels[podidv1.NodeNameLabel]
 }
