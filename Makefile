@@ -25,9 +25,11 @@ lint:
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/)
 
-## test: lint, then every test, including those on a real apiserver, etcd and kwok
+## test: lint, then every test, including those on a real apiserver, etcd and kwok.
+## Packages run one at a time (-p 1): `podid up` in test/e2e owns fixed agent
+## addresses (127.32.0.x:2579) that other packages' checks may probe.
 test: lint bins
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -p 1 -count=1 -timeout 30m ./...
 
 ## bench: scale and latency benchmarks (minutes; PODID_BENCH_SCALE=0.1 for a quick look)
 bench: bins
