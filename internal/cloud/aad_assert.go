@@ -39,12 +39,11 @@ func (c *Cloud) checkAssertion(ctx context.Context, assertion string, p Principa
 	if !ficMatches(p.Federated, iss, sub, aud) {
 		return errNoFederatedMatch(iss, sub, strings.Join(aud, ","))
 	}
-	keys, err := c.fetchIssuerKeys(ctx, iss)
+	kid, _ := tok.Header["kid"].(string)
+	key, ok, err := c.issuerKeys.lookup(ctx, iss, kid, c.now, c.fetchIssuerKeys)
 	if err != nil {
 		return errIssuerUnreachable(iss, err)
 	}
-	kid, _ := tok.Header["kid"].(string)
-	key, ok := keys[kid]
 	if !ok {
 		return errSignature(fmt.Sprintf("The key was not found. Key id '%s' is not published by issuer '%s'.", kid, iss))
 	}

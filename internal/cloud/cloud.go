@@ -59,6 +59,8 @@ type Cloud struct {
 	trustMu  sync.Mutex
 	trust    *x509.CertPool
 	fetchCli *http.Client
+	// issuerKeys caches external OIDC issuers' signing keys.
+	issuerKeys issuerKeys
 
 	lnMu  sync.Mutex
 	imds  map[string]*imdsListener // key: lower machine ID + "#" + index
