@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -32,6 +33,9 @@ type Options struct {
 	NodeName func(i int) string
 	// ProviderID gives node i's providerID; nil leaves it empty.
 	ProviderID func(i int) string
+	// NodeAddresses gives node i's podCIDR and InternalIP; nil uses the
+	// loopback plan of kwok.Layout.
+	NodeAddresses func(i int) (podCIDR netip.Prefix, internalIP netip.Addr)
 	// Dir holds logs and state; empty means a new temporary folder that Stop
 	// removes.
 	Dir string
@@ -152,6 +156,9 @@ func (e *Env) createNodes(ctx context.Context, opts Options) error {
 		cidr, ip, err := kwok.Layout(i)
 		if err != nil {
 			return err
+		}
+		if opts.NodeAddresses != nil {
+			cidr, ip = opts.NodeAddresses(i)
 		}
 		spec := kwok.NodeSpec{Name: fmt.Sprintf("node-%d", i), PodCIDR: cidr, InternalIP: ip}
 		if opts.NodeName != nil {

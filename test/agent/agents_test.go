@@ -57,7 +57,7 @@ func startAgents(ctx context.Context) (map[string]*nodeAgent, error) {
 	return out, nil
 }
 
-func startAgent(ctx context.Context, i int, n *corev1.Node, caFile string) (*nodeAgent, error) {
+func startAgent(ctx context.Context, i int, n *corev1.Node, caFile string, mods ...func(*agent.Options)) (*nodeAgent, error) {
 	a := &nodeAgent{node: n.Name, ip: internalIP(n), done: make(chan error, 1)}
 	if a.ip == "" {
 		return nil, fmt.Errorf("node %s has no InternalIP", n.Name)
@@ -96,6 +96,9 @@ func startAgent(ctx context.Context, i int, n *corev1.Node, caFile string) (*nod
 	opts.ServiceAccountNamespace = agentNamespace
 	opts.ServiceAccountName = agentServiceAccount
 	opts.ManageIPTables = false
+	for _, m := range mods {
+		m(opts)
+	}
 	a.logFile = filepath.Join(s.env.Dir, "agent-"+n.Name+".log")
 	f, err := os.Create(a.logFile)
 	if err != nil {

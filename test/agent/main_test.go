@@ -39,6 +39,10 @@ type suite struct {
 var s suite
 
 func TestMain(m *testing.M) {
+	if os.Getenv(netnsNodeEnv) != "" {
+		ctrl.SetLogger(logr.Discard())
+		os.Exit(runNetnsNode())
+	}
 	os.Exit(run(m))
 }
 

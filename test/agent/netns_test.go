@@ -1,0 +1,198 @@
+package agent
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMetadataTrafficInNetworkNamespaces puts a node and three pods in
+// network namespaces joined by veth pairs. The node namespace runs the
+// cluster, the cloud, mic and the real agent, which installs its iptables
+// rules there. From the pod namespaces, curl calls
+// http://169.254.169.254/metadata/identity/oauth2/token as an unmodified
+// application would:
+//
+//   - pod A, bound to an identity, gets its token;
+//   - pod B, spoofing pod A's IP from its own interface, gets nothing;
+//   - pod C, unknown to the cluster, gets no token.
+//
+// It needs root, iproute2, iptables and curl; CI must have them.
+func TestMetadataTrafficInNetworkNamespaces(t *testing.T) {
+	skip := t.Skipf
+	if os.Getenv("CI") != "" {
+		skip = t.Fatalf
+	}
+	if os.Geteuid() != 0 {
+		skip("needs root")
+	}
+	for _, bin := range []string{"ip", "iptables", "curl"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			skip("needs %s", bin)
+		}
+	}
+	id := fmt.Sprintf("%d", os.Getpid()%100000)
+	node := "pdn" + id
+	pods := map[string]string{"a": "pda" + id, "b": "pdb" + id, "c": "pdc" + id}
+	for _, ns := range append([]string{node}, pods["a"], pods["b"], pods["c"]) {
+		ip(t, "netns", "add", ns)
+		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+		ip(t, "-n", ns, "link", "set", "lo", "up")
+	}
+	for name, ns := range pods {
+		host, peer := "h"+name+id, "c"+name+id
+		ip(t, "link", "add", host, "type", "veth", "peer", "name", peer)
+		ip(t, "link", "set", host, "netns", node)
+		ip(t, "link", "set", peer, "netns", ns)
+		ip(t, "-n", ns, "link", "set", peer, "name", "eth0")
+		ip(t, "-n", ns, "link", "set", "eth0", "up")
+		ip(t, "-n", node, "addr", "add", netnsNodeIP.String()+"/32", "dev", host)
+		ip(t, "-n", node, "link", "set", host, "up")
+	}
+
+	helper := exec.Command("ip", "netns", "exec", node, os.Args[0], "-test.run=^$")
+	helper.Env = append(os.Environ(), netnsNodeEnv+"=1")
+	stdin, err := helper.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := helper.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logFile := filepath.Join(t.TempDir(), "node.log")
+	logf, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	helper.Stderr = logf
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- helper.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = helper.Process.Kill()
+			<-done
+		}
+		_ = logf.Close()
+	})
+	var podA, podB, oid string
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		if f := strings.Fields(lines.Text()); len(f) == 4 && f[0] == "READY" {
+			podA, podB, oid = f[1], f[2], f[3]
+			break
+		}
+		t.Logf("node: %s", lines.Text())
+	}
+	if podA == "" {
+		raw, _ := os.ReadFile(logFile)
+		t.Fatalf("the node namespace never got ready; its log ends:\n%s", tail(string(raw), 30))
+	}
+	podC := "10.251.1.200"
+	for name, addr := range map[string]string{"a": podA, "b": podB, "c": podC} {
+		ns := pods[name]
+		ip(t, "-n", ns, "addr", "add", addr+"/32", "dev", "eth0")
+		ip(t, "-n", ns, "route", "add", netnsNodeIP.String()+"/32", "dev", "eth0")
+		ip(t, "-n", ns, "route", "add", "default", "via", netnsNodeIP.String(), "dev", "eth0")
+		ip(t, "-n", node, "route", "add", addr+"/32", "dev", "h"+name+id)
+	}
+
+	const resource = "https://vault.azure.net"
+	status, body := metadataCall(t, pods["a"], "")
+	claims := jwtClaims(t, body)
+	t.Logf("pod A (%s): %d, token for aud %v, oid %v", podA, status, claims["aud"], claims["oid"])
+	if status != 200 || claims["aud"] != resource || claims["oid"] != oid {
+		t.Errorf("pod A: status %d, aud %v, oid %v; want 200 with its identity %s", status, claims["aud"], claims["oid"], oid)
+	}
+
+	ip(t, "-n", pods["b"], "addr", "add", podA+"/32", "dev", "eth0")
+	status, body = metadataCall(t, pods["b"], podA)
+	t.Logf("pod B spoofing %s: status %d (0: no answer), body %q", podA, status, body)
+	if status != 0 || strings.Contains(body, "access_token") {
+		t.Errorf("pod B spoofing pod A's address got status %d: %s", status, body)
+	}
+
+	status, body = metadataCall(t, pods["c"], "")
+	t.Logf("unknown pod C (%s): status %d, body %q", podC, status, body)
+	if status == 200 || strings.Contains(body, "access_token") {
+		t.Errorf("unknown pod C got status %d: %s", status, body)
+	}
+
+	_ = stdin.Close()
+	if err := helper.Wait(); err != nil {
+		raw, _ := os.ReadFile(logFile)
+		t.Errorf("node side: %v\n%s", err, tail(string(raw), 30))
+	}
+	if out, _ := exec.Command("ip", "netns", "exec", node, "iptables-save").CombinedOutput(); strings.Contains(string(out), "PODID") {
+		t.Errorf("the agent left rules behind:\n%s", out)
+	}
+}
+
+func ip(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// metadataCall runs curl in namespace ns, from address from if set, and
+// returns the HTTP status (0 when no answer came) and the body.
+func metadataCall(t *testing.T, ns, from string) (int, string) {
+	t.Helper()
+	args := []string{"netns", "exec", ns, "curl", "-s", "-m", "5", "-H", "Metadata: true", "-w", "\n%{http_code}"}
+	if from != "" {
+		args = append(args, "--interface", from)
+	}
+	args = append(args, "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net")
+	out, _ := exec.Command("ip", args...).CombinedOutput()
+	body, code, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if i := strings.LastIndexByte(string(out), '\n'); i >= 0 {
+		body, code = strings.TrimSpace(string(out[:i])), strings.TrimSpace(string(out[i+1:]))
+	}
+	var status int
+	_, _ = fmt.Sscan(code, &status)
+	return status, body
+}
+
+// jwtClaims decodes the claims of the access token in an IMDS answer
+// without checking its signature (test/agent's other tests do that).
+func jwtClaims(t *testing.T, body string) map[string]any {
+	var answer struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(body), &answer); err != nil || answer.AccessToken == "" {
+		t.Logf("no token in %q", body)
+		return map[string]any{}
+	}
+	parts := strings.Split(answer.AccessToken, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("token payload: %v", err)
+	}
+	claims := map[string]any{}
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatalf("token claims: %v", err)
+	}
+	return claims
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
