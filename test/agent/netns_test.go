@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podid/podid/internal/testenv"
 )
 
 // TestMetadataTrafficInNetworkNamespaces puts a node and three pods in
@@ -26,18 +28,7 @@ import (
 //
 // It needs root, iproute2, iptables and curl; CI must have them.
 func TestMetadataTrafficInNetworkNamespaces(t *testing.T) {
-	skip := t.Skipf
-	if os.Getenv("CI") != "" {
-		skip = t.Fatalf
-	}
-	if os.Geteuid() != 0 {
-		skip("needs root")
-	}
-	for _, bin := range []string{"ip", "iptables", "curl"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			skip("needs %s", bin)
-		}
-	}
+	testenv.RequireNetworkNamespaces(t)
 	id := fmt.Sprintf("%d", os.Getpid()%100000)
 	node := "pdn" + id
 	pods := map[string]string{"a": "pda" + id, "b": "pdb" + id, "c": "pdc" + id}

@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/podid/podid/internal/testenv"
 )
 
 // The network-namespace test builds a node namespace joined by veth pairs
@@ -92,20 +94,7 @@ func run(t *testing.T, args ...string) string {
 }
 
 func TestRulesInNetworkNamespaces(t *testing.T) {
-	// Developers without root may skip this test; CI (CI=true) may not,
-	// since .ci/run installs what it needs.
-	skip := t.Skipf
-	if os.Getenv("CI") != "" {
-		skip = t.Fatalf
-	}
-	if os.Geteuid() != 0 {
-		skip("needs root")
-	}
-	for _, bin := range []string{"ip", "iptables", "curl"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			skip("needs %s", bin)
-		}
-	}
+	testenv.RequireNetworkNamespaces(t)
 	id := os.Getpid() % 100000
 	node := fmt.Sprintf("pdn%d", id)
 	pods := []string{fmt.Sprintf("pda%d", id), fmt.Sprintf("pdb%d", id), fmt.Sprintf("pdc%d", id)}
