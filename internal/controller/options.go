@@ -20,6 +20,8 @@ type Options struct {
 	MetricsAddr string
 	// ProbeAddr serves /healthz and /readyz; "0" turns it off.
 	ProbeAddr string
+	// PprofAddr serves Go's /debug/pprof; empty (the default) turns it off.
+	PprofAddr string
 	// LeaderElect makes replicas elect one active leader through a Lease.
 	LeaderElect bool
 	// LeaderElectionNamespace holds the Lease; empty means the pod's own.
@@ -73,6 +75,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Path of a kubeconfig file; empty uses the in-cluster configuration or $KUBECONFIG.")
 	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Address of the Prometheus /metrics endpoint; 0 disables it.")
 	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address of the /healthz and /readyz endpoints; 0 disables them.")
+	fs.StringVar(&o.PprofAddr, "pprof-bind-address", o.PprofAddr, "Address of Go's /debug/pprof profiling endpoints; empty disables them. Never expose it beyond the pod.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect one active replica through a coordination.k8s.io Lease named "+LeaderElectionID+".")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the Lease; empty means the namespace mic runs in.")
 	fs.StringVar(&o.LeaderElectionIdentity, "leader-election-identity", o.LeaderElectionIdentity, "Name of this replica in the Lease (default $POD_NAME); empty means <hostname>_<random>. Needs --leader-election-namespace.")

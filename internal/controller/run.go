@@ -41,6 +41,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Scheme:                              kubeclient.Scheme(),
 		Metrics:                             metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:              opts.ProbeAddr,
+		PprofBindAddress:                    opts.PprofAddr,
 		LeaderElection:                      opts.LeaderElect,
 		LeaderElectionID:                    LeaderElectionID,
 		LeaderElectionNamespace:             opts.LeaderElectionNamespace,

@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,9 +83,9 @@ func run(ctx context.Context, b *testing.B, env *testenv.Env, mic string, round 
 	p, err := proc.Start(proc.Spec{
 		Name: "mic", Path: mic,
 		Args: []string{"--kubeconfig=" + env.ControlPlane.Kubeconfig, "--leader-elect=false",
-			"--metrics-bind-address=0", "--health-probe-bind-address=0", "--workers=" + strconv.Itoa(workers),
+			"--metrics-bind-address=0", "--health-probe-bind-address=0", "--workers=" + strconv.Itoa(micWorkers()),
 			// The same client limits as the baseline's (testenv: 1000 QPS, burst 2000).
-			"--kube-api-qps=1000", "--kube-api-burst=2000"},
+			"--kube-api-qps=1000", "--kube-api-burst=2000", "--pprof-bind-address=" + os.Getenv("PODID_BENCH_PPROF")},
 		LogFile: filepath.Join(env.Dir, "mic-bench.log"),
 		Env:     []string{"GOMEMLIMIT=" + memLimit},
 	})
@@ -91,6 +93,9 @@ func run(ctx context.Context, b *testing.B, env *testenv.Env, mic string, round 
 		b.Fatal(err)
 	}
 	defer p.Stop(5 * time.Second)
+	if addr := os.Getenv("PODID_BENCH_PPROF"); addr != "" {
+		go saveProfile(b, addr)
+	}
 	start := time.Now()
 	waitAllAssigned(ctx, b, env, prefix)
 	micDur := time.Since(start)
@@ -273,4 +278,33 @@ func freePort(b *testing.B) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// saveProfile writes a 10 s CPU profile of mic, taken once it has started,
+// to mic.cpu in the working directory (PODID_BENCH_PPROF=host:port).
+func saveProfile(b *testing.B, addr string) {
+	time.Sleep(2 * time.Second)
+	resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=10")
+	if err != nil {
+		b.Logf("cpu profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create("mic.cpu")
+	if err != nil {
+		b.Logf("cpu profile: %v", err)
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
+	b.Logf("cpu profile of mic in mic.cpu (%s)", resp.Status)
+}
+
+// micWorkers is mic's --workers: PODID_BENCH_MIC_WORKERS, else the
+// baseline's parallelism.
+func micWorkers() int {
+	if n, err := strconv.Atoi(os.Getenv("PODID_BENCH_MIC_WORKERS")); err == nil && n > 0 {
+		return n
+	}
+	return workers
 }
