@@ -2,22 +2,11 @@ package cloud
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
-)
+	"time"
 
-// imdsToken is the IMDS token response: every value a string, in the order
-// real IMDS sends them.
-type imdsToken struct {
-	AccessToken  string `json:"access_token"`
-	ClientID     string `json:"client_id"`
-	ExpiresIn    string `json:"expires_in"`
-	ExpiresOn    string `json:"expires_on"`
-	ExtExpiresIn string `json:"ext_expires_in"`
-	NotBefore    string `json:"not_before"`
-	Resource     string `json:"resource"`
-	TokenType    string `json:"token_type"`
-}
+	"github.com/podid/podid/internal/imds"
+)
 
 func imdsError(w http.ResponseWriter, status int, kind, desc string) {
 	writeJSON(w, status, map[string]string{"error": kind, "error_description": desc})
@@ -79,10 +68,8 @@ func (c *Cloud) imdsHandler(machineID string) http.Handler {
 			return
 		}
 		c.metrics.tokens.WithLabelValues("imds").Inc()
-		now := c.now().Unix()
-		in := strconv.FormatInt(exp.Unix()-now, 10)
-		writeJSON(w, http.StatusOK, imdsToken{AccessToken: tok, ClientID: p.ClientID, ExpiresIn: in, ExpiresOn: strconv.FormatInt(exp.Unix(), 10),
-			ExtExpiresIn: in, NotBefore: strconv.FormatInt(now-300, 10), Resource: resource, TokenType: "Bearer"})
+		now := c.now()
+		writeJSON(w, http.StatusOK, imds.NewToken(tok, p.ClientID, resource, "Bearer", exp, now.Add(-5*time.Minute), now))
 	})
 }
 
