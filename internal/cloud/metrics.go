@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/podid/podid/internal/httpstatus"
 )
 
 type metrics struct {
@@ -31,36 +33,17 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 
 func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
-// statusRecorder captures the status code for metrics.
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.code == 0 {
-		s.code = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.code == 0 {
-		s.code = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
 // instrument counts requests and applies faults for service.
 func (c *Cloud) instrument(service string, next http.Handler) http.Handler {
 	h := c.faults.Wrap(service, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := httpstatus.Wrap(w)
 		h.ServeHTTP(rec, r)
-		if rec.code == 0 {
-			rec.code = http.StatusOK
+		code := rec.Status
+		if code == 0 {
+			code = http.StatusOK
 		}
-		c.metrics.requests.WithLabelValues(service, strconv.Itoa(rec.code)).Inc()
-		c.log.Debug("request", "service", service, "method", r.Method, "path", r.URL.Path, "code", rec.code)
+		c.metrics.requests.WithLabelValues(service, strconv.Itoa(code)).Inc()
+		c.log.Debug("request", "service", service, "method", r.Method, "path", r.URL.Path, "code", code)
 	})
 }

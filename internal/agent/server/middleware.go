@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/podid/podid/internal/httpstatus"
 	"github.com/podid/podid/internal/tokens"
 )
 
@@ -50,35 +51,6 @@ func withRecord(r *http.Request) (*http.Request, *record) {
 	return r.WithContext(context.WithValue(r.Context(), recordKey{}, rec)), rec
 }
 
-// statusWriter remembers the status written.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func wrapStatus(w http.ResponseWriter) *statusWriter {
-	if sw, ok := w.(*statusWriter); ok {
-		return sw
-	}
-	return &statusWriter{ResponseWriter: w}
-}
-
 // withLogging logs one line per request in the spirit of aad-pod-identity
 // (method, path, remote, status, duration), plus the pod, the identity with
 // its client ID redacted and the refusal reason. Tokens are never logged.
@@ -87,11 +59,11 @@ func withLogging(log *slog.Logger, now func() time.Time) middleware {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := now()
 			r, rec := withRecord(r)
-			sw := wrapStatus(w)
+			sw := httpstatus.Wrap(w)
 			next.ServeHTTP(sw, r)
 			attrs := []slog.Attr{
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.String("remote", r.RemoteAddr), slog.Int("status", sw.status),
+				slog.String("remote", r.RemoteAddr), slog.Int("status", sw.Status),
 				slog.Duration("duration", now().Sub(start)),
 			}
 			if rec.pod != "" {
@@ -121,9 +93,9 @@ func withMetrics(m *Metrics) middleware {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			r, rec := withRecord(r)
-			sw := wrapStatus(w)
+			sw := httpstatus.Wrap(w)
 			next.ServeHTTP(sw, r)
-			m.observeRequest(rec.route, sw.status, time.Since(start))
+			m.observeRequest(rec.route, sw.Status, time.Since(start))
 		})
 	}
 }
