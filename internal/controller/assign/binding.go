@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
@@ -76,6 +77,7 @@ func (r *BindingReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		Type: ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonBindingReady,
 		Message:            fmt.Sprintf("Pods of namespace %s labelled %s=%s get identity %s.", b.Namespace, podidv1.SelectorLabel, b.Spec.Selector, b.Spec.AzureIdentity),
 		ObservedGeneration: b.Generation,
+		LastTransitionTime: metav1.NewTime(r.Clock.Now()),
 	}
 	for _, f := range Desired(in).Findings {
 		if f.Object != (ObjectRef{Kind: podidv1.KindAzureIdentityBinding, Namespace: b.Namespace, Name: b.Name}) {
@@ -87,7 +89,7 @@ func (r *BindingReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		}
 	}
 	status := *b.Status.DeepCopy()
-	setCondition(&status.Conditions, cond, metav1.NewTime(r.Clock.Now()))
+	meta.SetStatusCondition(&status.Conditions, cond) // keeps LastTransitionTime unless the status flips
 	if equality.Semantic.DeepEqual(status, b.Status) {
 		return reconcile.Result{}, nil
 	}

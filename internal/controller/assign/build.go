@@ -2,6 +2,7 @@ package assign
 
 import (
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	podidv1 "github.com/podid/podid/api/v1"
@@ -81,7 +82,7 @@ func wantStatus(have podidv1.AzureAssignedIdentityStatus, needsCloud bool, now m
 	out := *have.DeepCopy()
 	cond := metav1.Condition{Type: ConditionReady}
 	if needsCloud {
-		if c := findCondition(have.Conditions, ConditionReady); have.Status != "" && (c == nil || c.Reason != ReasonAssigned) {
+		if c := meta.FindStatusCondition(have.Conditions, ConditionReady); have.Status != "" && (c == nil || c.Reason != ReasonAssigned) {
 			return out
 		}
 		out.Status = podidv1.AssignedIDCreated
@@ -92,34 +93,8 @@ func wantStatus(have podidv1.AzureAssignedIdentityStatus, needsCloud bool, now m
 		cond.Status, cond.Reason = metav1.ConditionTrue, ReasonAssigned
 		cond.Message = "The pod can get tokens for this identity; no cloud change is needed in this token mode."
 	}
-	setCondition(&out.Conditions, cond, now)
+	// LastTransitionTime is kept unless the status flips.
+	cond.LastTransitionTime = now
+	meta.SetStatusCondition(&out.Conditions, cond)
 	return out
-}
-
-func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
-	for i := range conds {
-		if conds[i].Type == t {
-			return &conds[i]
-		}
-	}
-	return nil
-}
-
-// setCondition sets c in conds, keeping LastTransitionTime unless the
-// status flips.
-func setCondition(conds *[]metav1.Condition, c metav1.Condition, now metav1.Time) {
-	for i := range *conds {
-		old := &(*conds)[i]
-		if old.Type != c.Type {
-			continue
-		}
-		c.LastTransitionTime = old.LastTransitionTime
-		if old.Status != c.Status {
-			c.LastTransitionTime = now
-		}
-		*old = c
-		return
-	}
-	c.LastTransitionTime = now
-	*conds = append(*conds, c)
 }
