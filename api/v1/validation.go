@@ -13,9 +13,12 @@ type FieldProblem struct {
 
 func (p FieldProblem) String() string { return p.Field + ": " + p.Message }
 
-// Problems lists what keeps an AzureIdentity from working, given its type.
-// Format checks (GUIDs, resource IDs, the type's range) are done by the CRD.
-func (s AzureIdentitySpec) Problems() []FieldProblem {
+// Problems lists what keeps an AzureIdentity from working, given its type
+// and its token mode under the cluster default: only node mode puts a managed
+// identity on VMs, so only node mode needs its resource ID. Format checks
+// (GUIDs, resource IDs, the type's range) are done by the CRD.
+func (id *AzureIdentity) Problems(clusterDefault string) []FieldProblem {
+	s := id.Spec
 	var out []FieldProblem
 	need := func(field, value, why string) {
 		if value == "" {
@@ -25,7 +28,9 @@ func (s AzureIdentitySpec) Problems() []FieldProblem {
 	switch s.Type {
 	case UserAssignedMSI:
 		need("spec.clientID", s.ClientID, "pods bound to this identity cannot name it in token requests; set it to the identity's client ID (az identity show -g <group> -n <name> --query clientId)")
-		need("spec.resourceID", s.ResourceID, "in node mode the controller cannot put the identity on the node's VM or VMSS; set it to the identity's resource ID (az identity show -g <group> -n <name> --query id)")
+		if id.NeedsCloudAssignment(clusterDefault) {
+			need("spec.resourceID", s.ResourceID, "in node mode the controller cannot put the identity on the node's VM or VMSS; set it to the identity's resource ID (az identity show -g <group> -n <name> --query id)")
+		}
 	case ServicePrincipal, ServicePrincipalCertificate:
 		need("spec.clientID", s.ClientID, "set it to the application (client) ID of the service principal (az ad sp list --display-name <name> --query [].appId)")
 		need("spec.tenantID", s.TenantID, "set it to the tenant of the service principal (az account show --query tenantId)")

@@ -77,7 +77,7 @@ func Run(ctx context.Context, opts *Options) error {
 // Register adds every mic controller to mgr. Tests use it to run mic's
 // controllers in-process against a test cluster.
 func Register(ctx context.Context, mgr ctrl.Manager, opts *Options) error {
-	if err := normalize.Setup(mgr); err != nil {
+	if err := normalize.Setup(mgr, opts.TokenMode); err != nil {
 		return err
 	}
 	recorder := mgr.GetEventRecorderFor("podid-mic")

@@ -39,6 +39,9 @@ type Options struct {
 	// Dir holds logs and state; empty means a new temporary folder that Stop
 	// removes.
 	Dir string
+	// ExtraAPIServerArgs are appended to kube-apiserver's flags, e.g.
+	// --profiling=true for a benchmark that profiles it.
+	ExtraAPIServerArgs []string
 }
 
 // Env is a running cluster.
@@ -75,7 +78,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	env.ControlPlane, err = controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: env.Dir})
+	env.ControlPlane, err = controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: env.Dir, ExtraAPIServerArgs: opts.ExtraAPIServerArgs})
 	if err != nil {
 		return nil, err
 	}

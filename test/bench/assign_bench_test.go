@@ -64,7 +64,11 @@ func BenchmarkAssign(b *testing.B) {
 	scale(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	env := testenv.StartT(b, testenv.Options{Nodes: benchNodes})
+	opts := testenv.Options{Nodes: benchNodes}
+	if os.Getenv("PODID_BENCH_APISERVER_PPROF") != "" {
+		opts.ExtraAPIServerArgs = []string{"--profiling=true"}
+	}
+	env := testenv.StartT(b, opts)
 	mic := buildMIC(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -75,10 +79,16 @@ func BenchmarkAssign(b *testing.B) {
 func run(ctx context.Context, b *testing.B, env *testenv.Env, mic string, round int) {
 	prefix := fmt.Sprintf("r%d-", round)
 	setup(ctx, b, env, prefix)
+	obs := observe(ctx, b, env)
+	cpu := cpuMeter(env.PIDs())
+	cpu["bench"] = os.Getpid()
 
-	base := time.Now()
-	baseline(ctx, b, env, prefix)
+	base, before, reqs := time.Now(), cpu.read(b), requestCounts(ctx, b, env)
+	profileAPIServer(ctx, b, env, "apiserver-alone", 15)
+	baseline(ctx, b, env, obs, prefix)
 	baseDur := time.Since(base)
+	b.Logf("apiserver alone: CPU used %s; requests %s", cpu.since(b, before), requestsSince(ctx, b, env, reqs))
+	dropBaseline(ctx, b, env, obs, prefix)
 
 	p, err := proc.Start(proc.Spec{
 		Name: "mic", Path: mic,
@@ -96,9 +106,12 @@ func run(ctx context.Context, b *testing.B, env *testenv.Env, mic string, round 
 	if addr := os.Getenv("PODID_BENCH_PPROF"); addr != "" {
 		go saveProfile(b, addr)
 	}
-	start := time.Now()
-	waitAllAssigned(ctx, b, env, prefix)
+	start, before, reqs := time.Now(), cpu.read(b), requestCounts(ctx, b, env)
+	profileAPIServer(ctx, b, env, "apiserver-with-mic", 15)
+	cpu["mic"] = p.PID()
+	waitAllAssigned(ctx, b, obs, prefix+"ns-")
 	micDur := time.Since(start)
+	b.Logf("mic: CPU used %s; requests %s", cpu.since(b, before), requestsSince(ctx, b, env, reqs))
 	rss := peakRSS(b, p.PID())
 
 	b.ReportMetric(micDur.Seconds(), "s-to-all-assigned")
@@ -166,9 +179,10 @@ func runPodsFor(ctx context.Context, b *testing.B, env *testenv.Env, prefix stri
 }
 
 // baseline creates one assignment-sized object per pod, status included,
-// with mic's parallelism, then deletes them: what the API server needs to
-// store the result, with no controller deciding anything.
-func baseline(ctx context.Context, b *testing.B, env *testenv.Env, prefix string) {
+// with mic's parallelism, and returns once the observer has seen them all:
+// what the API server needs to store and publish the result, with no
+// controller deciding anything.
+func baseline(ctx context.Context, b *testing.B, env *testenv.Env, obs *observer, prefix string) {
 	ns := prefix + "baseline"
 	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		b.Fatal(err)
@@ -186,40 +200,27 @@ func baseline(ctx context.Context, b *testing.B, env *testenv.Env, prefix string
 		a.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Assigned", Message: "baseline", LastTransitionTime: metav1.Now()}}
 		return env.Client.Create(ctx, a)
 	}, workers)
+	waitAllAssigned(ctx, b, obs, ns+"/")
+}
+
+// dropBaseline deletes the baseline's objects, so mic starts on the same
+// cluster it would have without the baseline.
+func dropBaseline(ctx context.Context, b *testing.B, env *testenv.Env, obs *observer, prefix string) {
+	ns := prefix + "baseline"
+	if err := env.Client.DeleteAllOf(ctx, &podidv1.AzureAssignedIdentity{}, client.InNamespace(ns)); err != nil {
+		b.Fatal(err)
+	}
+	obs.waitFor(ctx, b, ns+"/", func(present, _ int) bool { return present == 0 }, nil)
 	_ = env.Kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
 }
 
-func waitAllAssigned(ctx context.Context, b *testing.B, env *testenv.Env, prefix string) {
-	start, first := time.Now(), false
-	for {
-		assigned := 0
-		for n := 0; n < namespaces; n++ {
-			var list podidv1.AzureAssignedIdentityList
-			// ResourceVersion 0 is served from the API server's watch cache,
-			// so watching the outcome costs mic as little as possible.
-			if err := env.Client.List(ctx, &list, client.InNamespace(fmt.Sprintf("%sns-%d", prefix, n)),
-				&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: "0"}}); err != nil {
-				b.Fatal(err)
-			}
-			for _, a := range list.Items {
-				if a.Status.Status == podidv1.AssignedIDAssigned {
-					assigned++
-				}
-			}
-		}
-		if assigned > 0 && !first {
-			first = true
-			b.Logf("first assignment Assigned %s after mic started", time.Since(start).Round(time.Millisecond))
-		}
-		if assigned >= benchPods {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			b.Fatalf("%d of %d assignments Assigned when time ran out", assigned, benchPods)
-		case <-time.After(time.Second):
-		}
-	}
+// waitAllAssigned returns once benchPods objects under prefix are Assigned.
+func waitAllAssigned(ctx context.Context, b *testing.B, obs *observer, prefix string) {
+	start := time.Now()
+	obs.waitFor(ctx, b, prefix, func(_, assigned int) bool { return assigned >= benchPods },
+		func() {
+			b.Logf("%s: first assignment Assigned %s after the phase started", prefix, time.Since(start).Round(time.Millisecond))
+		})
 }
 
 func parallel(ctx context.Context, b *testing.B, n int, fn func(context.Context, int) error, width int) {

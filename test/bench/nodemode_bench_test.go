@@ -71,6 +71,7 @@ func BenchmarkAssignNodeMode(b *testing.B) {
 			set := g % scaleSets
 			return env.Nodes[set*perSet+pod%perSet].Name
 		})
+		obs := observe(ctx, b, env)
 		metricsPort := freePort(b)
 		p, err := proc.Start(proc.Spec{
 			Name: "mic", Path: mic,
@@ -87,7 +88,7 @@ func BenchmarkAssignNodeMode(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		waitAllAssigned(ctx, b, env, prefix)
+		waitAllAssigned(ctx, b, obs, prefix+"ns-")
 		took := time.Since(start)
 		patches := map[string]int{}
 		total := 0

@@ -108,6 +108,8 @@ func TestInvalidObjectsAreRefusedNamingTheField(t *testing.T) {
 	}
 }
 
+// mic runs in federated mode here; an identity that asks for node mode
+// needs a resource ID, and says so.
 func TestIncompleteIdentityIsFlaggedInAnEvent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -116,6 +118,7 @@ func TestIncompleteIdentityIsFlaggedInAnEvent(t *testing.T) {
 	u.SetGroupVersionKind(podidv1.GroupVersion.WithKind(podidv1.KindAzureIdentity))
 	u.SetNamespace(ns)
 	u.SetName("no-resource-id")
+	u.SetAnnotations(map[string]string{podidv1.TokenModeAnnotation: podidv1.TokenModeNode})
 	u.Object["spec"] = map[string]any{"type": int64(0), "ClientID": goodClient}
 	if err := env.Client.Create(ctx, u); err != nil {
 		t.Fatal(err)

@@ -25,19 +25,26 @@ var Kinds = []string{
 }
 
 type reconciler struct {
-	kind     string
-	client   client.Client
-	recorder record.EventRecorder
+	kind string
+	// reader is the manager's cache: the controller's own watch already
+	// holds every object, and the manager's client would read unstructured
+	// objects from the API server, one GET per event.
+	reader      client.Reader
+	client      client.Client
+	recorder    record.EventRecorder
+	defaultMode string
 }
 
 var _ reconcile.Reconciler = &reconciler{}
 
-// Setup registers one controller per kind with the manager.
-func Setup(mgr ctrl.Manager) error {
+// Setup registers one controller per kind with the manager. defaultTokenMode
+// is the cluster's, which decides what an identity needs (see
+// AzureIdentity.Problems).
+func Setup(mgr ctrl.Manager, defaultTokenMode string) error {
 	for _, kind := range Kinds {
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(podidv1.GroupVersion.WithKind(kind))
-		r := &reconciler{kind: kind, client: mgr.GetClient(), recorder: mgr.GetEventRecorderFor("podid-mic")}
+		r := &reconciler{kind: kind, reader: mgr.GetCache(), client: mgr.GetClient(), recorder: mgr.GetEventRecorderFor("podid-mic"), defaultMode: defaultTokenMode}
 		err := ctrl.NewControllerManagedBy(mgr).
 			Named("normalize-" + strings.ToLower(kind)).
 			For(u).
@@ -53,7 +60,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	logger := log.FromContext(ctx).WithValues(strings.ToLower(r.kind), req.NamespacedName)
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(podidv1.GroupVersion.WithKind(r.kind))
-	if err := r.client.Get(ctx, req.NamespacedName, u); err != nil {
+	if err := r.reader.Get(ctx, req.NamespacedName, u); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	if u.GetDeletionTimestamp() != nil {
@@ -89,7 +96,7 @@ func (r *reconciler) checkIdentity(u *unstructured.Unstructured) error {
 		r.recorder.Event(u, "Warning", ReasonIncompleteIdentity, fmt.Sprintf("spec cannot be read: %v", err))
 		return nil
 	}
-	for _, p := range id.Spec.Problems() {
+	for _, p := range id.Problems(r.defaultMode) {
 		r.recorder.Event(u, "Warning", ReasonIncompleteIdentity, p.String())
 	}
 	return nil
