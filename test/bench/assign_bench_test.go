@@ -210,17 +210,25 @@ func dropBaseline(ctx context.Context, b *testing.B, env *testenv.Env, obs *obse
 	if err := env.Client.DeleteAllOf(ctx, &podidv1.AzureAssignedIdentity{}, client.InNamespace(ns)); err != nil {
 		b.Fatal(err)
 	}
-	obs.waitFor(ctx, b, ns+"/", func(present, _ int) bool { return present == 0 }, nil)
+	obs.waitFor(ctx, b, ns+"/", func(present, _ int) bool { return present == 0 })
 	_ = env.Kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
 }
 
 // waitAllAssigned returns once benchPods objects under prefix are Assigned.
+// It logs when the first, a quarter, half, three quarters, 90% and 99% were,
+// so a slow start or a long tail shows.
 func waitAllAssigned(ctx context.Context, b *testing.B, obs *observer, prefix string) {
 	start := time.Now()
-	obs.waitFor(ctx, b, prefix, func(_, assigned int) bool { return assigned >= benchPods },
-		func() {
-			b.Logf("%s: first assignment Assigned %s after the phase started", prefix, time.Since(start).Round(time.Millisecond))
-		})
+	marks := []int{1, benchPods / 4, benchPods / 2, benchPods * 3 / 4, benchPods * 9 / 10, benchPods * 99 / 100}
+	var seen []string
+	obs.waitFor(ctx, b, prefix, func(_, assigned int) bool {
+		for len(marks) > 0 && assigned >= marks[0] {
+			seen = append(seen, fmt.Sprintf("%d at %.1fs", marks[0], time.Since(start).Seconds()))
+			marks = marks[1:]
+		}
+		return assigned >= benchPods
+	})
+	b.Logf("%s: Assigned %s, all %d at %.1fs", prefix, strings.Join(seen, ", "), benchPods, time.Since(start).Seconds())
 }
 
 func parallel(ctx context.Context, b *testing.B, n int, fn func(context.Context, int) error, width int) {

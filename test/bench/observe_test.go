@@ -109,17 +109,12 @@ func (o *observer) counts(prefix string) (present, assigned int) {
 	return present, assigned
 }
 
-// waitFor blocks until done(present, assigned) holds for prefix; first, if
-// not nil, is called once when the first object is Assigned.
-func (o *observer) waitFor(ctx context.Context, b *testing.B, prefix string, done func(present, assigned int) bool, first func()) {
+// waitFor blocks until done(present, assigned) holds for prefix.
+func (o *observer) waitFor(ctx context.Context, b *testing.B, prefix string, done func(present, assigned int) bool) {
 	tick := time.NewTicker(250 * time.Millisecond) // counting is O(objects); do it at most 4 times a second
 	defer tick.Stop()
 	for {
 		present, assigned := o.counts(prefix)
-		if assigned > 0 && first != nil {
-			first()
-			first = nil
-		}
 		if done(present, assigned) {
 			return
 		}
