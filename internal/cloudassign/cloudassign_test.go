@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 )
 
 const (
@@ -167,6 +170,29 @@ func TestClassify(t *testing.T) {
 			}
 			if !strings.Contains(f.Message, tc.fix) {
 				t.Errorf("message %q does not contain %q", f.Message, tc.fix)
+			}
+		})
+	}
+}
+
+func TestOnlyAMachineChangeOfANodeTriggersABurst(t *testing.T) {
+	node := func(providerID string, ready corev1.ConditionStatus) *corev1.Node {
+		return &corev1.Node{Spec: corev1.NodeSpec{ProviderID: providerID},
+			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: ready}}}}
+	}
+	pid := "azure://" + vmssID + "/virtualMachines/1"
+	cases := map[string]struct {
+		old, new *corev1.Node
+		want     bool
+	}{
+		"a heartbeat or status change":           {node(pid, corev1.ConditionTrue), node(pid, corev1.ConditionFalse), false},
+		"the cloud provider sets the providerID": {node("", corev1.ConditionTrue), node(pid, corev1.ConditionTrue), true},
+		"the node moves to another machine":      {node(pid, corev1.ConditionTrue), node("azure://"+vmssID+"/virtualMachines/2", corev1.ConditionTrue), true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := machineChanged(event.UpdateEvent{ObjectOld: tc.old, ObjectNew: tc.new}); got != tc.want {
+				t.Errorf("machineChanged = %v, want %v", got, tc.want)
 			}
 		})
 	}

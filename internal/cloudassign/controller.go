@@ -87,7 +87,7 @@ func (c *Controller) Setup(ctx context.Context, mgr ctrl.Manager) error {
 		For(&podidv1.AzureAssignedIdentity{}, builder.WithPredicates(hasFinalizer, specOrDeletion)).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: "node/" + o.GetName()}}}
-		})).
+		}), builder.WithPredicates(predicate.Funcs{UpdateFunc: machineChanged})).
 		Complete(c)
 	if err != nil {
 		return fmt.Errorf("set up cloudassign controller: %w", err)
@@ -203,4 +203,14 @@ func resourceID(a *podidv1.AzureAssignedIdentity) string {
 		return ""
 	}
 	return a.Spec.AzureIdentityRef.Spec.ResourceID
+}
+
+// machineChanged reports whether a node update moved it to another machine
+// (most often: the cloud provider set its providerID after it registered).
+// Nodes are updated every few seconds for status and heartbeats; a burst
+// for each would read every scale set from ARM again and again.
+func machineChanged(e event.UpdateEvent) bool {
+	o, ok1 := e.ObjectOld.(*corev1.Node)
+	n, ok2 := e.ObjectNew.(*corev1.Node)
+	return !ok1 || !ok2 || o.Spec.ProviderID != n.Spec.ProviderID
 }

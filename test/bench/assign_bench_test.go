@@ -113,6 +113,9 @@ func run(ctx context.Context, b *testing.B, env *testenv.Env, mic string, round 
 	micDur := time.Since(start)
 	b.Logf("mic: CPU used %s; requests %s", cpu.since(b, before), requestsSince(ctx, b, env, reqs))
 	rss := peakRSS(b, p.PID())
+	if addr := os.Getenv("PODID_BENCH_PPROF"); addr != "" {
+		saveHeap(b, addr)
+	}
 
 	b.ReportMetric(micDur.Seconds(), "s-to-all-assigned")
 	b.ReportMetric(baseDur.Seconds(), "s-apiserver-alone")
@@ -307,6 +310,25 @@ func saveProfile(b *testing.B, addr string) {
 	defer f.Close()
 	_, _ = io.Copy(f, resp.Body)
 	b.Logf("cpu profile of mic in mic.cpu (%s)", resp.Status)
+}
+
+// saveHeap writes mic's heap profile, taken when every assignment is done,
+// to mic.heap in the working directory: what the caches keep alive.
+func saveHeap(b *testing.B, addr string) {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		b.Logf("heap profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create("mic.heap")
+	if err != nil {
+		b.Logf("heap profile: %v", err)
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
+	b.Logf("heap profile of mic in mic.heap (%s)", resp.Status)
 }
 
 // micWorkers is mic's --workers: PODID_BENCH_MIC_WORKERS, else the
