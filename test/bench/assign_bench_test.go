@@ -296,39 +296,30 @@ func freePort(b *testing.B) int {
 // to mic.cpu in the working directory (PODID_BENCH_PPROF=host:port).
 func saveProfile(b *testing.B, addr string) {
 	time.Sleep(2 * time.Second)
-	resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=10")
-	if err != nil {
-		b.Logf("cpu profile: %v", err)
-		return
-	}
-	defer resp.Body.Close()
-	f, err := os.Create("mic.cpu")
-	if err != nil {
-		b.Logf("cpu profile: %v", err)
-		return
-	}
-	defer f.Close()
-	_, _ = io.Copy(f, resp.Body)
-	b.Logf("cpu profile of mic in mic.cpu (%s)", resp.Status)
+	savePprof(b, "http://"+addr+"/debug/pprof/profile?seconds=10", "mic.cpu")
 }
 
 // saveHeap writes mic's heap profile, taken when every assignment is done,
 // to mic.heap in the working directory: what the caches keep alive.
 func saveHeap(b *testing.B, addr string) {
-	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?gc=1")
+	savePprof(b, "http://"+addr+"/debug/pprof/heap?gc=1", "mic.heap")
+}
+
+func savePprof(b *testing.B, url, file string) {
+	resp, err := http.Get(url)
 	if err != nil {
-		b.Logf("heap profile: %v", err)
+		b.Logf("profile %s: %v", file, err)
 		return
 	}
 	defer resp.Body.Close()
-	f, err := os.Create("mic.heap")
+	f, err := os.Create(file)
 	if err != nil {
-		b.Logf("heap profile: %v", err)
+		b.Logf("profile %s: %v", file, err)
 		return
 	}
 	defer f.Close()
 	_, _ = io.Copy(f, resp.Body)
-	b.Logf("heap profile of mic in mic.heap (%s)", resp.Status)
+	b.Logf("profile of mic in %s (%s)", file, resp.Status)
 }
 
 // micWorkers is mic's --workers: PODID_BENCH_MIC_WORKERS, else the
