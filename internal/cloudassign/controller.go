@@ -178,15 +178,19 @@ func (c *Controller) source(ctx context.Context, t Target) (State, error) {
 	return s, nil
 }
 
+// assignmentsOn lists the node-mode assignments on the machine's nodes. The
+// objects are the cache's own, not copies (every burst reads them all, and
+// copying thousands of assignments per burst made most of mic's garbage in
+// node mode): callers must copy one before changing it.
 func (c *Controller) assignmentsOn(ctx context.Context, t Target) ([]podidv1.AzureAssignedIdentity, error) {
 	var nodes corev1.NodeList
-	if err := c.Client.List(ctx, &nodes, client.MatchingFields{indexTarget: strings.ToLower(t.ID)}); err != nil {
+	if err := c.Client.List(ctx, &nodes, client.MatchingFields{indexTarget: strings.ToLower(t.ID)}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list nodes of %s: %w", t.Name, err)
 	}
 	var out []podidv1.AzureAssignedIdentity
 	for _, n := range nodes.Items {
 		var list podidv1.AzureAssignedIdentityList
-		if err := c.Client.List(ctx, &list, client.MatchingFields{indexNode: n.Name}); err != nil {
+		if err := c.Client.List(ctx, &list, client.MatchingFields{indexNode: n.Name}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("list assignments on node %s: %w", n.Name, err)
 		}
 		for _, a := range list.Items {

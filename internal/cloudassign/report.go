@@ -32,10 +32,12 @@ func (c *Controller) report(ctx context.Context, t Target, r Report) error {
 	}
 	var errs []error
 	for i := range assigned {
-		a := &assigned[i]
+		a := &assigned[i] // the cache's own object: copy before changing it
 		id := strings.ToLower(resourceID(a))
 		if a.DeletionTimestamp != nil {
-			if r.Released[id] && controllerutil.RemoveFinalizer(a, podidv1.AssignedIdentityFinalizer) {
+			if r.Released[id] && controllerutil.ContainsFinalizer(a, podidv1.AssignedIdentityFinalizer) {
+				a = a.DeepCopy()
+				controllerutil.RemoveFinalizer(a, podidv1.AssignedIdentityFinalizer)
 				if err := c.Client.Update(ctx, a); client.IgnoreNotFound(err) != nil {
 					errs = append(errs, fmt.Errorf("release AzureAssignedIdentity %s/%s: %w", a.Namespace, a.Name, err))
 				}
@@ -47,8 +49,9 @@ func (c *Controller) report(ctx context.Context, t Target, r Report) error {
 	return errors.Join(errs...)
 }
 
-func (c *Controller) writeStatus(ctx context.Context, t Target, a *podidv1.AzureAssignedIdentity, id string, r Report) error {
-	status := *a.Status.DeepCopy()
+// writeStatus leaves a, the cache's object, untouched and writes a copy.
+func (c *Controller) writeStatus(ctx context.Context, t Target, cached *podidv1.AzureAssignedIdentity, id string, r Report) error {
+	status := *cached.Status.DeepCopy()
 	// No observedGeneration: every status write bumps an assignment's
 	// generation (see api/v1.AzureAssignedIdentity).
 	cond := metav1.Condition{Type: "Ready", LastTransitionTime: metav1.NewTime(c.Clock.Now())}
@@ -70,9 +73,10 @@ func (c *Controller) writeStatus(ctx context.Context, t Target, a *podidv1.Azure
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, reasonOf(warn), warn.Message
 	}
 	changed := meta.SetStatusCondition(&status.Conditions, cond)
-	if equality.Semantic.DeepEqual(status, a.Status) {
+	if equality.Semantic.DeepEqual(status, cached.Status) {
 		return nil
 	}
+	a := cached.DeepCopy()
 	a.Status = status
 	// No status subresource: see api/v1.AzureAssignedIdentity.
 	if err := c.Client.Update(ctx, a); err != nil {
