@@ -13,8 +13,8 @@ import (
 )
 
 // gatherPod builds the decision input for one pod from the cache: the pod,
-// the bindings sharing its selector, the identities they name and the
-// exceptions of its namespace. A missing pod gives an empty input, so every
+// the bindings sharing its selector, the identities named by those that can
+// serve it and the exceptions of its namespace. A missing pod gives an empty input, so every
 // assignment of a deleted pod is undesired.
 func (r *Reconciler) gatherPod(ctx context.Context, key types.NamespacedName) (Input, error) {
 	in := Input{ClusterWide: r.ClusterWide}
@@ -38,7 +38,9 @@ func (r *Reconciler) gatherPod(ctx context.Context, key types.NamespacedName) (I
 	seen := map[types.NamespacedName]bool{}
 	for _, b := range bindings.Items {
 		idKey := types.NamespacedName{Namespace: b.Namespace, Name: b.Spec.AzureIdentity}
-		if seen[idKey] {
+		if seen[idKey] || (!r.ClusterWide && b.Namespace != pod.Namespace) {
+			// A binding of another namespace cannot serve the pod; Desired
+			// only names it, and the binding controller reports on it.
 			continue
 		}
 		seen[idKey] = true
