@@ -1,10 +1,9 @@
 package agent
 
 import (
-	"bufio"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/podid/podid/internal/testenv"
 )
 
 // imdsRequests reads how many requests every IMDS listener of the cloud has
@@ -16,21 +15,15 @@ func imdsRequests(t testing.TB) float64 {
 		t.Fatalf("read cloud metrics: %v", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "podid_cloud_requests_total{") || !strings.Contains(line, `service="imds"`) {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			t.Fatalf("parse metric line %q: %v", line, err)
-		}
-		sum += v
-	}
-	if err := sc.Err(); err != nil {
+	samples, err := testenv.Samples(resp.Body, "podid_cloud_requests_total")
+	if err != nil {
 		t.Fatalf("read cloud metrics: %v", err)
+	}
+	var sum float64
+	for _, x := range samples {
+		if x.Labels["service"] == "imds" {
+			sum += x.Value
+		}
 	}
 	return sum
 }

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -150,21 +149,16 @@ func armCalls(b *testing.B, port int) (gets, updates float64) {
 		b.Fatal(err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
+	samples, err := testenv.Samples(resp.Body, "podid_cloud_requests_total")
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if !strings.HasPrefix(line, "podid_cloud_requests_total{") {
-			continue
-		}
-		f := strings.Fields(line)
-		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+	for _, x := range samples {
 		switch {
-		case strings.Contains(line, `operation="get"`):
-			gets += v
-		case strings.Contains(line, `operation="update"`) && strings.Contains(line, `code="200"`):
-			updates += v
+		case x.Labels["operation"] == "get":
+			gets += x.Value
+		case x.Labels["operation"] == "update" && x.Labels["code"] == "200":
+			updates += x.Value
 		}
 	}
 	if gets == 0 {

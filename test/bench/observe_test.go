@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -173,24 +174,18 @@ func requestCounts(ctx context.Context, b *testing.B, env *testenv.Env) map[stri
 		b.Logf("apiserver metrics: %v", err)
 		return nil
 	}
+	samples, err := testenv.Samples(bytes.NewReader(raw), "apiserver_request_total")
+	if err != nil {
+		b.Logf("apiserver metrics: %v", err)
+		return nil
+	}
 	out := map[string]float64{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if !strings.HasPrefix(line, "apiserver_request_total{") {
-			continue
+	for _, x := range samples {
+		key := x.Labels["verb"] + " " + x.Labels["resource"]
+		if x.Labels["subresource"] != "" {
+			key += "/" + x.Labels["subresource"]
 		}
-		labels := map[string]string{}
-		body := line[strings.IndexByte(line, '{')+1 : strings.LastIndexByte(line, '}')]
-		for _, kv := range strings.Split(body, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			labels[k] = strings.Trim(v, `"`)
-		}
-		f := strings.Fields(line)
-		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-		key := labels["verb"] + " " + labels["resource"]
-		if labels["subresource"] != "" {
-			key += "/" + labels["subresource"]
-		}
-		out[key] += v
+		out[key] += x.Value
 	}
 	return out
 }
