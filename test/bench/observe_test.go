@@ -28,9 +28,7 @@ import (
 // lists instead cost the API server more than the writes being measured.
 type observer struct {
 	mu       sync.Mutex
-	assigned map[string]bool // namespace/name of Assigned objects
-	present  map[string]bool // namespace/name of every object
-	changed  chan struct{}
+	assigned map[string]bool // namespace/name of every object: is it Assigned
 }
 
 func observe(ctx context.Context, b *testing.B, env *testenv.Env) *observer {
@@ -43,7 +41,7 @@ func observe(ctx context.Context, b *testing.B, env *testenv.Env) *observer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	o := &observer{assigned: map[string]bool{}, present: map[string]bool{}, changed: make(chan struct{}, 1)}
+	o := &observer{assigned: map[string]bool{}}
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    o.set,
 		UpdateFunc: func(_, n any) { o.set(n) },
@@ -65,10 +63,8 @@ func (o *observer) set(obj any) {
 	}
 	key := a.Namespace + "/" + a.Name
 	o.mu.Lock()
-	o.present[key] = true
 	o.assigned[key] = a.Status.Status == podidv1.AssignedIDAssigned
 	o.mu.Unlock()
-	o.notify()
 }
 
 func (o *observer) del(obj any) {
@@ -81,17 +77,8 @@ func (o *observer) del(obj any) {
 	}
 	key := a.Namespace + "/" + a.Name
 	o.mu.Lock()
-	delete(o.present, key)
 	delete(o.assigned, key)
 	o.mu.Unlock()
-	o.notify()
-}
-
-func (o *observer) notify() {
-	select {
-	case o.changed <- struct{}{}:
-	default:
-	}
 }
 
 // counts returns how many objects in namespaces starting with prefix exist
@@ -99,10 +86,10 @@ func (o *observer) notify() {
 func (o *observer) counts(prefix string) (present, assigned int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for k := range o.present {
+	for k, isAssigned := range o.assigned {
 		if strings.HasPrefix(k, prefix) {
 			present++
-			if o.assigned[k] {
+			if isAssigned {
 				assigned++
 			}
 		}
