@@ -49,7 +49,7 @@ func (c *Controller) report(ctx context.Context, t Target, r Report) error {
 	return errors.Join(errs...)
 }
 
-// writeStatus leaves a, the cache's object, untouched and writes a copy.
+// writeStatus leaves cached, the cache's object, untouched and writes a copy.
 func (c *Controller) writeStatus(ctx context.Context, t Target, cached *podidv1.AzureAssignedIdentity, id string, r Report) error {
 	status := *cached.Status.DeepCopy()
 	// No observedGeneration: every status write bumps an assignment's

@@ -14,8 +14,8 @@ import (
 
 // gatherPod builds the decision input for one pod from the cache: the pod,
 // the bindings sharing its selector, the identities named by those that can
-// serve it and the exceptions of its namespace. A missing pod gives an empty input, so every
-// assignment of a deleted pod is undesired.
+// serve it and the exceptions of its namespace. A missing pod gives an empty
+// input, so every assignment of a deleted pod is undesired.
 func (r *Reconciler) gatherPod(ctx context.Context, key types.NamespacedName) (Input, error) {
 	in := Input{ClusterWide: r.ClusterWide}
 	var pod corev1.Pod
