@@ -44,6 +44,15 @@ type AzureAssignedIdentitySpec struct {
 	// +optional
 	// +nullable
 	Replicas *int32 `json:"replicas,omitempty"`
+	// TokenMode is how the node agent gets tokens for this identity,
+	// federated or node, as the controller resolved it from the identity's
+	// aadpodidentity.k8s.io/token-mode annotation, its type and the cluster
+	// default. The node agent obeys it; when it is empty (an assignment
+	// written by an older controller) the agent resolves the mode itself by
+	// the same rule.
+	// +optional
+	// +kubebuilder:validation:Enum=federated;node
+	TokenMode string `json:"tokenMode,omitempty"`
 }
 
 // AzureAssignedIdentityStatus tells whether the assignment is usable.

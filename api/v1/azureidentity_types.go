@@ -1,8 +1,6 @@
 package v1
 
 import (
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -130,37 +128,4 @@ type AzureIdentityList struct {
 
 func init() {
 	SchemeBuilder.Register(&AzureIdentity{}, &AzureIdentityList{})
-}
-
-// TokenModeAnnotation on an AzureIdentity chooses how the node agent gets
-// tokens for it, overriding the cluster default:
-//   - TokenModeFederated: the agent exchanges its own service-account token
-//     at Azure AD; nothing is written to the cloud, so a pod can get a token
-//     as soon as it runs. The identity needs one federated credential for
-//     the cluster's issuer and the agent's service account.
-//   - TokenModeNode: aad-pod-identity's way. For a managed identity (type 0)
-//     the controller adds it to the node's VM or VMSS and the agent asks the
-//     node's IMDS; service principals (types 1, 2) use their secret or
-//     certificate.
-const (
-	TokenModeAnnotation = "aadpodidentity.k8s.io/token-mode"
-	TokenModeFederated  = "federated"
-	TokenModeNode       = "node"
-)
-
-// TokenMode returns the identity's mode given the cluster default.
-func (id *AzureIdentity) TokenMode(clusterDefault string) string {
-	switch strings.ToLower(id.Annotations[TokenModeAnnotation]) {
-	case TokenModeFederated:
-		return TokenModeFederated
-	case TokenModeNode:
-		return TokenModeNode
-	}
-	return clusterDefault
-}
-
-// NeedsCloudAssignment reports whether the controller must add the identity
-// to the node's VM or VMSS before a pod can use it.
-func (id *AzureIdentity) NeedsCloudAssignment(clusterDefault string) bool {
-	return id.Spec.Type == UserAssignedMSI && id.TokenMode(clusterDefault) == TokenModeNode
 }

@@ -40,11 +40,19 @@ func NewRouter(o RouterOptions) (TokenSource, error) {
 }
 
 // route picks the source; pure, so the choice is testable on its own.
+//
+// The mode is v1.ResolveTokenMode's, the rule mic applies too: an
+// identity's Mode, as mic resolved it into the assignment, resolves to
+// itself; an empty or invalid one (an assignment from an older mic) gets
+// the same rule with this agent's cluster default, so a service principal
+// that names its Secret uses it unless it asks for federated.
 func route(o RouterOptions, id Identity) (TokenSource, string) {
-	mode := id.Mode
-	if mode == ModeDefault {
-		mode = o.Default
-	}
+	mode := Mode(v1.ResolveTokenMode(v1.TokenModeInput{
+		Annotation:     string(id.Mode),
+		Type:           id.Type,
+		HasCredential:  id.SecretName != "",
+		ClusterDefault: string(o.Default),
+	}))
 	if mode == ModeFederated {
 		return o.Federated, "federated"
 	}

@@ -1,8 +1,6 @@
 package podindex
 
 import (
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
 
 	v1 "github.com/podid/podid/api/v1"
@@ -108,21 +106,11 @@ func toCaller(p *corev1.Pod, exempt bool) server.Caller {
 	}
 }
 
-// exempted reports whether any exception (of the pod's namespace) lists
-// only labels the pod carries with the same values.
+// exempted reports whether any exception covers the pod, by the rule the
+// controller applies too (AzurePodIdentityException.Exempts).
 func exempted(p *corev1.Pod, exceptions []*v1.AzurePodIdentityException) bool {
 	for _, e := range exceptions {
-		if e.Namespace != p.Namespace || len(e.Spec.PodLabels) == 0 {
-			continue
-		}
-		match := true
-		for k, v := range e.Spec.PodLabels {
-			if got, ok := p.Labels[k]; !ok || got != v {
-				match = false
-				break
-			}
-		}
-		if match {
+		if e.Exempts(p.Namespace, p.Labels) {
 			return true
 		}
 	}
@@ -142,7 +130,7 @@ func toAssigned(a *v1.AzureAssignedIdentity) server.Assigned {
 		ClientID:   ref.Spec.ClientID,
 		ResourceID: ref.Spec.ResourceID,
 		TenantID:   ref.Spec.TenantID,
-		Mode:       tokens.Mode(strings.ToLower(ref.Annotations[TokenModeAnnotation])),
+		Mode:       tokens.Mode(assignedMode(a)),
 	}
 	if s := ref.Spec.ClientPassword; s != nil {
 		id.SecretNamespace, id.SecretName = s.Namespace, s.Name
@@ -152,4 +140,20 @@ func toAssigned(a *v1.AzureAssignedIdentity) server.Assigned {
 	}
 	out.Identity = id
 	return out
+}
+
+// assignedMode is the token mode the controller resolved into the
+// assignment. An assignment from an older controller has none; then it is
+// the identity's own valid annotation, or "" when the router must apply the
+// cluster default, through the same v1.ResolveTokenMode the controller
+// uses (the agent's default lives in the router, tokens.RouterOptions).
+func assignedMode(a *v1.AzureAssignedIdentity) string {
+	if m, ok := v1.ParseTokenMode(a.Spec.TokenMode); ok && m != "" {
+		return m
+	}
+	if a.Spec.AzureIdentityRef == nil {
+		return ""
+	}
+	m, _ := v1.ParseTokenMode(a.Spec.AzureIdentityRef.Annotations[v1.TokenModeAnnotation])
+	return m
 }

@@ -108,16 +108,18 @@ func TestResolveCaller(t *testing.T) {
 }
 
 func TestExempted(t *testing.T) {
-	p := pod("a", "ip", func(p *corev1.Pod) { p.Labels["tier"] = "system" })
+	p := pod("a", "ip", func(p *corev1.Pod) { p.Labels["tier"], p.Labels["blank"] = "system", "" })
 	cases := map[string]struct {
 		ex   *v1.AzurePodIdentityException
 		want bool
 	}{
-		"an exception whose labels the pod carries covers it": {ex: exception("default", map[string]string{"tier": "system"}), want: true},
-		"every listed label must match":                       {ex: exception("default", map[string]string{"tier": "system", "x": "y"})},
-		"a label with another value does not match":           {ex: exception("default", map[string]string{"tier": "web"})},
-		"an exception of another namespace does not cover it": {ex: exception("other", map[string]string{"tier": "system"})},
-		"an exception without labels covers nothing":          {ex: exception("default", nil)},
+		"an exception whose labels the pod carries covers it":          {ex: exception("default", map[string]string{"tier": "system"}), want: true},
+		"every listed label must match":                                {ex: exception("default", map[string]string{"tier": "system", "x": "y"})},
+		"a label with another value does not match":                    {ex: exception("default", map[string]string{"tier": "web"})},
+		"an exception of another namespace does not cover it":          {ex: exception("other", map[string]string{"tier": "system"})},
+		"an exception without labels covers nothing":                   {ex: exception("default", nil)},
+		"an empty listed value does not cover a pod without the label": {ex: exception("default", map[string]string{"tier": "system", "canary": ""})},
+		"an empty listed value covers a pod carrying the label empty":  {ex: exception("default", map[string]string{"tier": "system", "blank": ""}), want: true},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -139,6 +141,63 @@ func TestToAssignedReadsTheIdentityCopy(t *testing.T) {
 		SecretNamespace: "default", SecretName: "sp"}}
 	if got != want {
 		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestAgentObeysTheAssignedTokenMode runs assignments through toAssigned
+// and a real router: the mode mic resolved into spec.tokenMode decides, and
+// an older mic's assignment gets the same rule with the agent's default.
+func TestAgentObeysTheAssignedTokenMode(t *testing.T) {
+	cases := map[string]struct {
+		typ        v1.IdentityType
+		secret     string // spec.clientPassword.name
+		annotation string
+		assigned   string // spec.tokenMode
+		agent      tokens.Mode
+		want       string // the source that serves the request
+	}{
+		"the assigned node mode wins over a federated annotation and agent": {
+			annotation: "federated", assigned: "node", agent: tokens.ModeFederated, want: "node"},
+		"the assigned federated mode wins over a node agent": {
+			assigned: "federated", agent: tokens.ModeNode, want: "federated"},
+		"an assigned federated mode holds for a service principal with a Secret": {
+			typ: v1.ServicePrincipal, secret: "sp", assigned: "federated", agent: tokens.ModeNode, want: "federated"},
+		"an older assignment of a service principal uses its Secret in a federated agent": {
+			typ: v1.ServicePrincipal, secret: "sp", agent: tokens.ModeFederated, want: "secret"},
+		"an older assignment with an invalid annotation gets the federated agent's default": {
+			annotation: "imds", agent: tokens.ModeFederated, want: "federated"},
+		"an older assignment with a valid annotation keeps it": {
+			annotation: "Node", agent: tokens.ModeFederated, want: "node"},
+		"an invalid assigned mode counts as absent": {
+			annotation: "federated", assigned: "bogus", agent: tokens.ModeNode, want: "federated"},
+	}
+	named := func(name string) tokens.TokenSource {
+		return tokens.TokenSourceFunc(func(context.Context, tokens.Request) (tokens.Token, error) {
+			return tokens.Token{AccessToken: name}, nil
+		})
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			a := aai("x", "app", "id1", v1.AssignedIDAssigned)
+			a.Spec.TokenMode = tc.assigned
+			ref := a.Spec.AzureIdentityRef
+			ref.Spec.Type = tc.typ
+			if tc.annotation != "" {
+				ref.Annotations = map[string]string{v1.TokenModeAnnotation: tc.annotation}
+			}
+			if tc.secret != "" {
+				ref.Spec.ClientPassword = &corev1.SecretReference{Name: tc.secret}
+			}
+			r, err := tokens.NewRouter(tokens.RouterOptions{Default: tc.agent,
+				Node: named("node"), Secret: named("secret"), Certificate: named("certificate"), Federated: named("federated")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := r.Token(context.Background(), tokens.Request{Identity: toAssigned(a).Identity})
+			if err != nil || tok.AccessToken != tc.want {
+				t.Fatalf("served by %q (%v), want %q", tok.AccessToken, err, tc.want)
+			}
+		})
 	}
 }
 

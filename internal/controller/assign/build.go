@@ -20,8 +20,9 @@ const (
 
 // build returns the AzureAssignedIdentity object for a, as it should be
 // stored: named and labelled as aad-pod-identity did, so its node agents
-// and scripts still find it.
-func build(a Assignment, needsCloud bool) *podidv1.AzureAssignedIdentity {
+// and scripts still find it, and carrying the identity's resolved token
+// mode, which the node agent obeys.
+func build(a Assignment, tokenMode string, needsCloud bool) *podidv1.AzureAssignedIdentity {
 	obj := &podidv1.AzureAssignedIdentity{
 		TypeMeta: metav1.TypeMeta{APIVersion: podidv1.GroupVersion.String(), Kind: podidv1.KindAzureAssignedIdentity},
 		ObjectMeta: metav1.ObjectMeta{
@@ -35,6 +36,7 @@ func build(a Assignment, needsCloud bool) *podidv1.AzureAssignedIdentity {
 			Pod:              a.Pod.Name,
 			PodNamespace:     a.Pod.Namespace,
 			NodeName:         a.Pod.NodeName,
+			TokenMode:        tokenMode,
 		},
 	}
 	if needsCloud {

@@ -166,21 +166,12 @@ func (d *decider) identity(b *podidv1.AzureIdentityBinding) *podidv1.AzureIdenti
 	return d.identities[b.Namespace+"/"+b.Spec.AzureIdentity]
 }
 
-// exception returns the name of an exception in the pod's namespace whose
-// labels the pod all carries, or "".
+// exception returns the name of an exception that covers the pod, by the
+// rule the node agent applies too (AzurePodIdentityException.Exempts), or "".
 func (d *decider) exception(p *Pod) string {
-	for _, ex := range d.in.Exceptions {
-		if ex.Namespace != p.Namespace || len(ex.Spec.PodLabels) == 0 {
-			continue
-		}
-		match := true
-		for k, v := range ex.Spec.PodLabels {
-			if p.Labels[k] != v {
-				match = false
-				break
-			}
-		}
-		if match {
+	for i := range d.in.Exceptions {
+		ex := &d.in.Exceptions[i]
+		if ex.Exempts(p.Namespace, p.Labels) {
 			return ex.Namespace + "/" + ex.Name
 		}
 	}

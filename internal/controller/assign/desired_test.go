@@ -156,6 +156,24 @@ func TestDesired(t *testing.T) {
 			},
 			want: []string{"app/web-app-reader"},
 		},
+		"an exception listing an empty value does not exempt a pod without that label": {
+			in: Input{
+				Pods:       []Pod{pod("app", "web", "kv")},
+				Identities: []podidv1.AzureIdentity{identity("app", "reader")},
+				Bindings:   []podidv1.AzureIdentityBinding{binding("app", "b", "reader", "kv")},
+				Exceptions: []podidv1.AzurePodIdentityException{exception("app", map[string]string{"system": ""})},
+			},
+			want: []string{"app/web-app-reader"},
+		},
+		"an exception listing an empty value exempts a pod carrying that label empty": {
+			in: Input{
+				Pods:       []Pod{pod("app", "web", "kv", func(p *Pod) { p.Labels["system"] = "" })},
+				Identities: []podidv1.AzureIdentity{identity("app", "reader")},
+				Bindings:   []podidv1.AzureIdentityBinding{binding("app", "b", "reader", "kv")},
+				Exceptions: []podidv1.AzurePodIdentityException{exception("app", map[string]string{"system": ""})},
+			},
+			findings: []string{"Pod/app/web " + ReasonException},
+		},
 		"pods not on a node, finished or being deleted get nothing": {
 			in: Input{
 				Pods: []Pod{

@@ -15,7 +15,11 @@
 //   - Pods on the host network get no assignment: the node agent cannot tell
 //     their requests from the node's own. Pods matched by an
 //     AzurePodIdentityException in their namespace get none either; their
-//     requests go to the node's IMDS.
+//     requests go to the node's IMDS. The match is the node agent's too
+//     (AzurePodIdentityException.Exempts): a listed value "" matches only a
+//     pod that carries the label empty, not one without it.
+//   - Each assignment carries the identity's resolved token mode in
+//     spec.tokenMode (AzureIdentity.TokenMode), which the node agent obeys.
 //   - Pods not yet on a node, finished, or being deleted get none.
 //   - Several bindings may give one pod several identities; the pod must
 //     then name one in each token request, so overlapping selectors are

@@ -121,7 +121,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 // single write.
 func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.AzureAssignedIdentity) error {
 	needsCloud := a.Identity.NeedsCloudAssignment(r.DefaultTokenMode)
-	want := build(a, needsCloud && r.CloudAssignment)
+	want := build(a, a.Identity.TokenMode(r.DefaultTokenMode), needsCloud && r.CloudAssignment)
 	now := metav1.NewTime(r.Clock.Now())
 	if have == nil {
 		want.Status = wantStatus(want.Status, needsCloud, now)

@@ -88,7 +88,8 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	return reconcile.Result{}, nil
 }
 
-// checkIdentity warns about fields an identity's type needs and lacks.
+// checkIdentity warns about fields an identity's type needs and lacks, and
+// about a token-mode annotation that is not a mode.
 func (r *reconciler) checkIdentity(u *unstructured.Unstructured) error {
 	var id podidv1.AzureIdentity
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &id); err != nil {
@@ -98,6 +99,9 @@ func (r *reconciler) checkIdentity(u *unstructured.Unstructured) error {
 	}
 	for _, p := range id.Problems(r.defaultMode) {
 		r.recorder.Event(u, "Warning", ReasonIncompleteIdentity, p.String())
+	}
+	if p, ok := id.TokenModeProblem(r.defaultMode); ok {
+		r.recorder.Event(u, "Warning", ReasonInvalidTokenMode, p.String())
 	}
 	return nil
 }

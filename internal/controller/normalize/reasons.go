@@ -10,4 +10,8 @@ const (
 	ReasonFieldConflict = "LegacyFieldConflict"
 	// ReasonIncompleteIdentity: an identity lacks a field its type needs.
 	ReasonIncompleteIdentity = "IncompleteIdentity"
+	// ReasonInvalidTokenMode: an identity's token-mode annotation is neither
+	// federated nor node, so the identity gets the mode it would have
+	// without it (see podidv1.ResolveTokenMode).
+	ReasonInvalidTokenMode = "InvalidTokenMode"
 )
