@@ -109,7 +109,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.TokenTimeout, "token-timeout", o.TokenTimeout, "Longest time one upstream token call (IMDS or Azure AD) may take.")
 	fs.IntVar(&o.CacheSize, "token-cache-size", o.CacheSize, "Most tokens kept (identities × resources), least recently used evicted first. 0 disables caching.")
 	fs.DurationVar(&o.RefreshBefore, "token-refresh-before", o.RefreshBefore, "Renew a cached token once less than this is left (or half its lifetime, if shorter). Keep it above 5m: SDKs discard tokens with less left.")
-	fs.BoolVar(&o.ManageIPTables, "manage-iptables", o.ManageIPTables, "Install, repair and on exit remove the iptables rules redirecting pods' metadata traffic.")
+	fs.BoolVar(&o.ManageIPTables, "manage-iptables", o.ManageIPTables, "Install and repair the iptables rules that redirect pods' metadata traffic to the agent. They stay when the agent exits, so pods never reach the node's IMDS while it is down; `nmi cleanup` removes them on uninstall.")
 	fs.StringSliceVar(&o.PodCIDRs, "pod-cidr", o.PodCIDRs, "Pod CIDRs of this node, redirected when the CNI gives no per-pod interfaces (comma-separated).")
 	fs.DurationVar(&o.IPTablesSyncInterval, "iptables-sync-interval", o.IPTablesSyncInterval, "How often the rules are checked and repaired.")
 	fs.DurationVar(&o.Resync, "resync", o.Resync, "Informer resync period. 0 disables resyncs; watches deliver every change anyway.")

@@ -81,7 +81,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 		if err != nil {
 			return err
 		}
-		defer stop()
+		defer stop() // stops repairing; the rules stay (fail closed)
 	}
 	ready := func() error {
 		if !idx.HasSynced() {
@@ -156,8 +156,13 @@ func tokenSource(kube kubernetes.Interface, opts *Options, obs tokens.CacheObser
 	return cache, func(key string) { cache.Evict(key) }, nil
 }
 
-// manageRules installs the rules, repairs them every interval until ctx
-// ends, and returns the func that removes them.
+// manageRules installs the rules and repairs them every interval until ctx
+// ends; the returned func stops the repairs. It never removes the rules:
+// while no agent serves, the redirect sends pods' metadata traffic to a
+// port nobody listens on (a TCP reset, which SDKs retry) and the guard
+// rejects what is not redirected, so no pod reaches the node's IMDS during
+// a restart, a rollout or after a crash. Cleanup, the uninstall step, is
+// the only way they go.
 func manageRules(ctx context.Context, opts *Options, log *slog.Logger, ok *atomic.Bool) (func(), error) {
 	in, err := ruleInput(opts)
 	if err != nil {
@@ -202,9 +207,7 @@ func manageRules(ctx context.Context, opts *Options, log *slog.Logger, ok *atomi
 	return func() {
 		cancel()
 		<-done
-		if err := applier.Remove(plan); err != nil {
-			log.Error("iptables removal failed", "error", err)
-		}
+		log.Info("iptables rules left in place: pods' metadata traffic stays refused until an agent serves again", "chains", netrules.Chains)
 	}, nil
 }
 

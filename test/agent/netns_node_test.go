@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -34,8 +35,9 @@ var (
 )
 
 // runNetnsNode prints "READY <pod A IP> <pod B IP> <identity object ID>"
-// once the agent's rules are in place, serves until stdin closes, then
-// stops everything, the agent removing its rules.
+// once the agent's rules are in place, then obeys stdin lines: "stop-agent"
+// stops the agent (its rules stay), "cleanup" runs the uninstall step; at
+// stdin EOF it stops everything.
 func runNetnsNode() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -114,11 +116,25 @@ func runNetnsNode() int {
 		agentCancel()
 		return fail(err)
 	}
-	defer func() { agentCancel(); a.wait() }()
+	stopAgent := sync.OnceFunc(func() { agentCancel(); a.wait() })
+	defer stopAgent()
 	if err := a.waitReady(ctx); err != nil {
 		return fail(fmt.Errorf("%w\n%s", err, a.logTail(30)))
 	}
 	fmt.Printf("READY %s %s %s\n", ips[0], ips[1], id.PrincipalID)
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // until the test closes stdin
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() { // until the test closes stdin
+		switch in.Text() {
+		case "stop-agent": // as SIGTERM would: the agent's context ends
+			stopAgent()
+			fmt.Println("AGENT-STOPPED")
+		case "cleanup": // the uninstall step, `podid nmi cleanup`
+			if err := agent.Cleanup(nil); err != nil {
+				fmt.Println("FAILED", err)
+				continue
+			}
+			fmt.Println("CLEANED")
+		}
+	}
 	return 0
 }

@@ -24,7 +24,9 @@ import (
 //
 //   - pod A, bound to an identity, gets its token;
 //   - pod B, spoofing pod A's IP from its own interface, gets nothing;
-//   - pod C, unknown to the cluster, gets no token.
+//   - pod C, unknown to the cluster, gets no token;
+//   - once the agent stops, its rules stay and pod A gets no answer;
+//     `nmi cleanup` (agent.Cleanup) then removes every rule.
 //
 // It needs root, iproute2, iptables and curl; CI must have them.
 func TestMetadataTrafficInNetworkNamespaces(t *testing.T) {
@@ -122,13 +124,45 @@ func TestMetadataTrafficInNetworkNamespaces(t *testing.T) {
 		t.Errorf("unknown pod C got status %d: %s", status, body)
 	}
 
+	// The agent stops, as on every rollout, drain or upgrade: its rules
+	// stay, so pod A is refused instead of reaching the node's IMDS.
+	expect := func(cmd, answer string) {
+		t.Helper()
+		fmt.Fprintln(stdin, cmd)
+		for lines.Scan() {
+			if lines.Text() == answer {
+				return
+			}
+			if strings.HasPrefix(lines.Text(), "FAILED") {
+				t.Fatalf("node side, on %s: %s", cmd, lines.Text())
+			}
+			t.Logf("node: %s", lines.Text())
+		}
+		raw, _ := os.ReadFile(logFile)
+		t.Fatalf("the node side never answered %s to %s; its log ends:\n%s", answer, cmd, tail(string(raw), 30))
+	}
+	expect("stop-agent", "AGENT-STOPPED")
+	saved, _ := exec.Command("ip", "netns", "exec", node, "iptables-save").CombinedOutput()
+	for _, chain := range []string{"PODID-METADATA", "PODID-METADATA-GUARD", "PODID-AGENT-GUARD"} {
+		if !strings.Contains(string(saved), "-j "+chain) {
+			t.Errorf("the jump to %s did not outlive the agent:\n%s", chain, saved)
+		}
+	}
+	status, body = metadataCall(t, pods["a"], "")
+	t.Logf("pod A with the agent stopped: status %d (0: no answer), body %q", status, body)
+	if status != 0 || strings.Contains(body, "access_token") {
+		t.Errorf("pod A with no agent serving got status %d: %s", status, body)
+	}
+
+	// Uninstall removes every rule and chain.
+	expect("cleanup", "CLEANED")
+	if out, _ := exec.Command("ip", "netns", "exec", node, "iptables-save").CombinedOutput(); strings.Contains(string(out), "PODID") {
+		t.Errorf("cleanup left rules behind:\n%s", out)
+	}
 	_ = stdin.Close()
 	if err := helper.Wait(); err != nil {
 		raw, _ := os.ReadFile(logFile)
 		t.Errorf("node side: %v\n%s", err, tail(string(raw), 30))
-	}
-	if out, _ := exec.Command("ip", "netns", "exec", node, "iptables-save").CombinedOutput(); strings.Contains(string(out), "PODID") {
-		t.Errorf("the agent left rules behind:\n%s", out)
 	}
 }
 

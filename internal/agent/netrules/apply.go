@@ -69,17 +69,74 @@ func (a *Applier) syncChain(c Chain) (bool, error) {
 		}
 		fixed = true
 	}
-	ok, err = a.ipt.Exists(c.Table, c.Hook, c.Jump...)
+	jumpFixed, err := a.syncJump(c)
+	return fixed || jumpFixed, err
+}
+
+// syncJump leaves exactly one jump to the chain in its hook: the planned
+// one. Jumps left by an agent planned for other addresses (another port,
+// another metadata address) and duplicates are deleted, so traffic never
+// takes a stale path to the chain.
+func (a *Applier) syncJump(c Chain) (bool, error) {
+	planned, err := a.ipt.Exists(c.Table, c.Hook, c.Jump...)
 	if err != nil {
 		return false, err
 	}
-	if !ok {
+	jumps, err := a.jumpsTo(c.Table, c.Hook, c.Name)
+	if err != nil {
+		return false, err
+	}
+	if planned && len(jumps) == 1 {
+		return false, nil
+	}
+	// The planned jump goes in before stale ones go out, so the chain is
+	// never unreachable in between.
+	if !planned {
 		if err := a.ipt.Insert(c.Table, c.Hook, 1, c.Jump...); err != nil {
 			return false, err
 		}
-		fixed = true
 	}
-	return fixed, nil
+	kept := !planned // a jump just inserted is not among those listed before
+	for _, j := range jumps {
+		if !kept && listedAs(j, c.Jump) {
+			kept = true
+			continue
+		}
+		if err := a.ipt.DeleteIfExists(c.Table, c.Hook, j...); err != nil {
+			return true, fmt.Errorf("delete stale jump %q: %w", strings.Join(j, " "), err)
+		}
+	}
+	return true, nil
+}
+
+// listedAs reports whether a rule as iptables lists it is the planned rule:
+// the listing adds words ("-m tcp" before "--dport") but keeps the planned
+// words in order.
+func listedAs(listed, planned Rule) bool {
+	i := 0
+	for _, w := range listed {
+		if i < len(planned) && w == planned[i] {
+			i++
+		}
+	}
+	return i == len(planned)
+}
+
+// jumpsTo lists the rules of hook whose target is chain, as rule words
+// without "-A hook".
+func (a *Applier) jumpsTo(table, hook, chain string) ([]Rule, error) {
+	listed, err := a.ipt.List(table, hook)
+	if err != nil {
+		return nil, err
+	}
+	var out []Rule
+	for _, l := range appended(listed, hook) {
+		words := strings.Fields(strings.TrimPrefix(l, "-A "+hook+" "))
+		if n := len(words); n >= 2 && words[n-2] == "-j" && words[n-1] == chain {
+			out = append(out, words)
+		}
+	}
+	return out, nil
 }
 
 // matches reports whether the chain holds exactly the planned rules: as
@@ -127,20 +184,47 @@ func endsLike(listed string, planned Rule) bool {
 	return true
 }
 
-// Remove deletes the jumps and chains of the plan; missing ones are fine.
-func (a *Applier) Remove(p Plan) error {
+// hooks are the built-in chains the agent's chains are jumped to from.
+var hooks = []struct{ table, hook string }{{"nat", "PREROUTING"}, {"filter", "FORWARD"}, {"filter", "INPUT"}}
+
+// Chains lists the names of the chains the agent owns.
+var Chains = []string{NATChain, ForwardGuard, AgentGuard}
+
+// RemoveAll deletes every jump to the agent's chains and the chains
+// themselves, whatever addresses they were planned for; missing ones are
+// fine. It is the uninstall step: the agent never calls it, so the
+// redirect and the guard outlive every agent restart. It returns the
+// chains it deleted.
+func (a *Applier) RemoveAll() ([]string, error) {
 	var errs []error
-	for _, c := range p.Chains {
-		if err := a.ipt.DeleteIfExists(c.Table, c.Hook, c.Jump...); err != nil {
-			errs = append(errs, fmt.Errorf("delete jump to %s/%s: %w", c.Table, c.Name, err))
-		}
-		ok, err := a.ipt.ChainExists(c.Table, c.Name)
-		if err == nil && ok {
-			err = a.ipt.ClearAndDeleteChain(c.Table, c.Name)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("delete %s/%s: %w", c.Table, c.Name, err))
+	for _, h := range hooks {
+		for _, chain := range Chains {
+			jumps, err := a.jumpsTo(h.table, h.hook, chain)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("list %s/%s: %w", h.table, h.hook, err))
+				continue
+			}
+			for _, j := range jumps {
+				if err := a.ipt.DeleteIfExists(h.table, h.hook, j...); err != nil {
+					errs = append(errs, fmt.Errorf("delete jump to %s from %s/%s: %w", chain, h.table, h.hook, err))
+				}
+			}
 		}
 	}
-	return errors.Join(errs...)
+	var removed []string
+	for _, table := range []string{"nat", "filter"} {
+		for _, chain := range Chains {
+			ok, err := a.ipt.ChainExists(table, chain)
+			if err == nil && ok {
+				err = a.ipt.ClearAndDeleteChain(table, chain)
+				if err == nil {
+					removed = append(removed, table+"/"+chain)
+				}
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("delete %s/%s: %w", table, chain, err))
+			}
+		}
+	}
+	return removed, errors.Join(errs...)
 }

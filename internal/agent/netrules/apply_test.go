@@ -53,9 +53,13 @@ func (m *memIPTables) Append(t, c string, r ...string) error {
 	m.chains[m.key(t, c)] = append(m.chains[m.key(t, c)], strings.Join(r, " "))
 	return nil
 }
+
+// DeleteIfExists deletes the first matching rule, as iptables -D does.
 func (m *memIPTables) DeleteIfExists(t, c string, r ...string) error {
 	k := m.key(t, c)
-	m.chains[k] = slices.DeleteFunc(m.chains[k], func(s string) bool { return s == strings.Join(r, " ") })
+	if i := slices.Index(m.chains[k], strings.Join(r, " ")); i >= 0 {
+		m.chains[k] = slices.Delete(m.chains[k], i, i+1)
+	}
 	return nil
 }
 func (m *memIPTables) ClearAndDeleteChain(t, c string) error {
@@ -126,20 +130,64 @@ func TestSyncRepairsDrift(t *testing.T) {
 	}
 }
 
-func TestRemoveLeavesNothing(t *testing.T) {
+func TestSyncLeavesOnlyThePlannedJump(t *testing.T) {
+	cases := map[string]struct {
+		before []string // PREROUTING rules before the sync
+		want   []string // PREROUTING rules after it
+	}{
+		"a jump planned for another metadata port is replaced": {
+			before: []string{"-d 169.254.169.254/32 -p tcp --dport 8080 -j " + NATChain, "-j KUBE-SERVICES"},
+			want:   []string{"-d 169.254.169.254/32 -p tcp --dport 80 -j " + NATChain, "-j KUBE-SERVICES"},
+		},
+		"a duplicated jump is deleted": {
+			before: []string{"-d 169.254.169.254/32 -p tcp --dport 80 -j " + NATChain, "-d 169.254.169.254/32 -p tcp --dport 80 -j " + NATChain},
+			want:   []string{"-d 169.254.169.254/32 -p tcp --dport 80 -j " + NATChain},
+		},
+		"other chains' jumps are kept": {
+			before: []string{"-j KUBE-SERVICES", "-d 169.254.169.254/32 -j AAD-METADATA"},
+			want:   []string{"-d 169.254.169.254/32 -p tcp --dport 80 -j " + NATChain, "-j KUBE-SERVICES", "-d 169.254.169.254/32 -j AAD-METADATA"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			m := newMem()
+			m.chains["nat/PREROUTING"] = slices.Clone(tc.before)
+			a := &Applier{ipt: m}
+			if _, err := a.Sync(testPlan(t)); err != nil {
+				t.Fatal(err)
+			}
+			if got := m.chains["nat/PREROUTING"]; !slices.Equal(got, tc.want) {
+				t.Fatalf("PREROUTING after sync\n%q\nwant\n%q", got, tc.want)
+			}
+			if got, err := a.Sync(testPlan(t)); err != nil || len(got) != 0 {
+				t.Fatalf("second sync repaired %v, %v; want nothing", got, err)
+			}
+		})
+	}
+}
+
+func TestRemoveAllLeavesNothing(t *testing.T) {
 	m := newMem()
+	m.chains["nat/PREROUTING"] = []string{"-j KUBE-SERVICES"}
 	a := &Applier{ipt: m}
-	p := testPlan(t)
-	if _, err := a.Sync(p); err != nil {
+	if _, err := a.Sync(testPlan(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Remove(p); err != nil {
+	// A jump an older agent planned for another agent port stays after
+	// a manual edit; RemoveAll must find it without knowing that plan.
+	m.chains["filter/INPUT"] = append(m.chains["filter/INPUT"], "-d 10.240.0.4/32 -p tcp --dport 2580 -j "+AgentGuard)
+	removed, err := a.RemoveAll()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Remove(p); err != nil {
-		t.Fatalf("second remove: %v", err)
+	if len(removed) != 3 {
+		t.Errorf("removed %v, want the three chains", removed)
 	}
-	if len(m.chains) != 3 || len(m.chains["nat/PREROUTING"])+len(m.chains["filter/FORWARD"])+len(m.chains["filter/INPUT"]) != 0 {
+	if removed, err := a.RemoveAll(); err != nil || len(removed) != 0 {
+		t.Fatalf("second RemoveAll: %v, %v; want nothing left to remove", removed, err)
+	}
+	want := map[string][]string{"nat/PREROUTING": {"-j KUBE-SERVICES"}, "filter/FORWARD": nil, "filter/INPUT": nil}
+	if fmt.Sprint(m.chains) != fmt.Sprint(want) {
 		t.Fatalf("left behind %v", m.chains)
 	}
 }

@@ -23,5 +23,7 @@
 // PREROUTING or FORWARD: their traffic to the metadata address goes to the
 // real IMDS and is neither intercepted nor attributed to a pod.
 //
-// Applier (Linux) creates the chains, repairs drift and removes them on exit.
+// Applier (Linux) creates the chains and repairs drift. Nothing removes
+// them when the agent exits: the rules are the node's fail-closed state,
+// and only RemoveAll, the uninstall step, deletes them.
 package netrules

@@ -5,13 +5,13 @@ package netrules
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/podid/podid/internal/testenv"
@@ -26,22 +26,51 @@ import (
 //   - pod B (known) spoofing A's address from its own interface gets nothing;
 //   - pod C (not known to the agent) is refused at once.
 //
-// The node routes 169.254.169.254 to an "IMDS" namespace, so whatever the
-// rules let through would reach it; the forward guard's counter shows the
-// refused requests were stopped by the rules, not by a missing route.
+// The node routes 169.254.169.254 to an "IMDS" namespace where a stand-in
+// for the node's real IMDS answers, so whatever the rules let through would
+// reach it; the forward guard's counter shows the refused requests were
+// stopped by the rules, not by a missing route. Then the stand-in agent
+// stops while its rules stay (as the real agent's do on every restart):
+// pod A's request is refused and never reaches the IMDS. Only after
+// RemoveAll, the uninstall step, does it.
 //
 // It needs root, iproute2, iptables and curl, and skips otherwise.
 
-const helperEnv = "PODID_NETRULES_HELPER"
+const (
+	helperEnv = "PODID_NETRULES_HELPER"
+	imdsEnv   = "PODID_NETRULES_IMDS"
+	imdsBody  = "node IMDS token"
+)
 
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" {
 		os.Exit(runHelper())
 	}
+	if os.Getenv(imdsEnv) != "" {
+		os.Exit(runIMDS())
+	}
 	os.Exit(m.Run())
 }
 
-// runHelper is the node side: apply the plan, serve, remove on stdin EOF.
+// runIMDS stands in for the node's real IMDS: it answers every request
+// with imdsBody and prints one line per request.
+func runIMDS() int {
+	ln, err := net.Listen("tcp", "169.254.169.254:80")
+	if err != nil {
+		fmt.Println("listen:", err)
+		return 1
+	}
+	fmt.Println("ready")
+	err = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("request from", r.RemoteAddr)
+		fmt.Fprint(w, imdsBody)
+	}))
+	fmt.Println("serve:", err)
+	return 1
+}
+
+// runHelper is the node side: apply the plan and serve; on the stdin line
+// "stop", stop serving and leave the rules; on stdin EOF, RemoveAll.
 func runHelper() int {
 	var in Input
 	in.Agent = netip.MustParseAddrPort(os.Getenv("AGENT"))
@@ -75,9 +104,15 @@ func runHelper() int {
 		}))
 	}()
 	fmt.Println("ready")
-	_, _ = io.Copy(io.Discard, os.Stdin)
+	in2 := bufio.NewScanner(os.Stdin)
+	for in2.Scan() {
+		if in2.Text() == "stop" {
+			_ = ln.Close()
+			fmt.Println("stopped")
+		}
+	}
 	_ = ln.Close()
-	if err := a.Remove(plan); err != nil {
+	if _, err := a.RemoveAll(); err != nil {
 		fmt.Println("remove:", err)
 		return 1
 	}
@@ -147,6 +182,23 @@ func TestRulesInNetworkNamespaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var imdsHits atomic.Int32
+	imdsSrv := exec.Command("ip", "netns", "exec", imds, self, "-test.run=^$")
+	imdsSrv.Env = append(os.Environ(), imdsEnv+"=1")
+	imdsOut, _ := imdsSrv.StdoutPipe()
+	if err := imdsSrv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = imdsSrv.Process.Kill(); _ = imdsSrv.Wait() })
+	imdsLines := bufio.NewScanner(imdsOut)
+	if !imdsLines.Scan() || imdsLines.Text() != "ready" {
+		t.Fatalf("IMDS stand-in: %q", imdsLines.Text())
+	}
+	go func() {
+		for imdsLines.Scan() {
+			imdsHits.Add(1)
+		}
+	}()
 	helper := exec.Command("ip", "netns", "exec", node, self, "-test.run=^$")
 	helper.Env = append(os.Environ(), helperEnv+"=1", "AGENT=10.250.0.1:2579", "PODS="+strings.Join(known, ","))
 	stdin, _ := helper.StdinPipe()
@@ -192,6 +244,27 @@ func TestRulesInNetworkNamespaces(t *testing.T) {
 		t.Errorf("pod C calling the agent's address directly got %q", out)
 	}
 
+	if n := imdsHits.Load(); n != 0 {
+		t.Errorf("the node's IMDS got %d requests from pods while the agent served", n)
+	}
+
+	// The agent stops; its rules stay. Pod A is refused, not forwarded.
+	fmt.Fprintln(stdin, "stop")
+	if !lines.Scan() || lines.Text() != "stopped" {
+		t.Fatalf("helper: %q", lines.Text())
+	}
+	if out, err := curl(pods[0]); err == nil || strings.Contains(out, imdsBody) {
+		t.Errorf("pod A with no agent serving got %q, %v; want the request refused", out, err)
+	}
+	if n := imdsHits.Load(); n != 0 {
+		t.Errorf("the node's IMDS got %d requests from pods while no agent served", n)
+	}
+	if out := run(t, "ip", "netns", "exec", node, "iptables-save"); strings.Count(out, "PODID") < 6 {
+		t.Errorf("the rules did not outlive the agent:\n%s", out)
+	}
+
+	// Uninstall: RemoveAll. Now, and only now, pod A reaches the IMDS,
+	// which shows the refusals above were the rules' doing.
 	_ = stdin.Close()
 	if err := helper.Wait(); err != nil {
 		t.Fatalf("helper: %v", err)
@@ -200,6 +273,9 @@ func TestRulesInNetworkNamespaces(t *testing.T) {
 		if out := run(t, "ip", "netns", "exec", node, "iptables", "-t", table, "-S"); strings.Contains(out, "PODID") {
 			t.Errorf("rules left behind in %s:\n%s", table, out)
 		}
+	}
+	if out, err := curl(pods[0]); err != nil || out != imdsBody {
+		t.Errorf("pod A after uninstall: %q, %v; want the IMDS stand-in's answer (is the test's route to it broken?)", out, err)
 	}
 }
 
