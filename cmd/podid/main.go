@@ -10,13 +10,16 @@ import (
 	"syscall"
 
 	"github.com/podid/podid/internal/cli"
+	"github.com/podid/podid/internal/logging"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := cli.NewRootCommand(ctx).ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "podid:", err)
+		if !logging.IsLogged(err) {
+			fmt.Fprintln(os.Stderr, "podid:", err)
+		}
 		os.Exit(1)
 	}
 }

@@ -160,7 +160,7 @@ func (c *Cloud) writeMachine(call *armCall, sub, rg, name, id string, scaleSet b
 	c.metrics.patches.WithLabelValues(m.Name).Inc()
 	c.store.dirty()
 	if err := c.ensureListenersLocked(); err != nil {
-		c.log.Error("start IMDS listeners", "machine", m.Name, "err", err)
+		c.log.Error("start IMDS listeners", "machine", m.Name, "error", err)
 	}
 	status := http.StatusOK
 	if created {

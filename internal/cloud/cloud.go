@@ -135,7 +135,7 @@ func (c *Cloud) serve(srv *http.Server, ln net.Listener) {
 	go func() {
 		defer c.wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			c.log.Error("listener stopped", "addr", ln.Addr().String(), "err", err)
+			c.log.Error("listener stopped", "addr", ln.Addr().String(), "error", err)
 		}
 	}()
 }

@@ -44,17 +44,17 @@ func (c *Cloud) persistLocked() {
 	}
 	b, err := json.MarshalIndent(c.store.st, "", "  ")
 	if err != nil {
-		c.log.Error("encode state", "err", err)
+		c.log.Error("encode state", "error", err)
 		return
 	}
 	path := filepath.Join(c.opts.StateDir, stateFile)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		c.log.Error("write state", "path", tmp, "err", err)
+		c.log.Error("write state", "path", tmp, "error", err)
 		return
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		c.log.Error("rename state", "path", path, "err", err)
+		c.log.Error("rename state", "path", path, "error", err)
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	plan "github.com/podid/podid/internal/up"
-	"github.com/podid/podid/internal/up/runstate"
+	"github.com/podid/podid/internal/plan"
+	"github.com/podid/podid/internal/plan/runstate"
 )
 
 func TestCtrlCStopsAForegroundUp(t *testing.T) {

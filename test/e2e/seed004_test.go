@@ -19,7 +19,7 @@ import (
 
 	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/kubeclient"
-	plan "github.com/podid/podid/internal/up"
+	"github.com/podid/podid/internal/plan"
 )
 
 // TestReplaySeed004 is the README's "Replay seed 004": node token mode with

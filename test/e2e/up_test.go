@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/podid/podid/internal/controlplane"
-	plan "github.com/podid/podid/internal/up"
-	"github.com/podid/podid/internal/up/runstate"
+	"github.com/podid/podid/internal/plan"
+	"github.com/podid/podid/internal/plan/runstate"
 )
 
-// The built-in world's demo identity and secret (internal/up/world.yaml).
+// The built-in world's demo identity and secret (internal/plan/world.yaml).
 const (
 	demoClientID    = "248b3285-aa4c-436f-b0da-8ab35ba2d14a"
 	demoPrincipalID = "bfcf34d4-cde4-48dd-b7d7-6c3db4ff884c"

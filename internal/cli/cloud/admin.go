@@ -16,9 +16,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	cliup "github.com/podid/podid/internal/cli/up"
 	embedded "github.com/podid/podid/internal/cloud"
-	plan "github.com/podid/podid/internal/up"
-	"github.com/podid/podid/internal/up/runstate"
+	"github.com/podid/podid/internal/plan"
+	"github.com/podid/podid/internal/plan/runstate"
 )
 
 // TargetOptions find a running embedded cloud: the one of a podid up run
@@ -32,9 +33,9 @@ type TargetOptions struct {
 
 // AddFlags binds the options to fs.
 func (o *TargetOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "Folder of the podid up run whose embedded cloud to change.")
+	cliup.AddStateDirFlag(fs, &o.StateDir)
 	fs.StringVar(&o.CloudURL, "cloud-url", o.CloudURL, "Base URL of an embedded cloud started with podid cloud serve; overrides --state-dir.")
-	fs.StringVar(&o.CloudCA, "cloud-ca", o.CloudCA, "CA bundle of --cloud-url (ca.pem in its state folder).")
+	fs.StringVar(&o.CloudCA, "cloud-ca", o.CloudCA, "CA bundle of --cloud-url (ca.pem in its --data-dir).")
 }
 
 // adminTimeout bounds one admin request.

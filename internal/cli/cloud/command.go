@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
@@ -35,7 +34,8 @@ func newServeCommand(ctx context.Context) *cobra.Command {
 		Long: `Serve starts a local Azure AD (v2 token endpoint, OIDC discovery, JWKS), one IMDS
 listener per VM or VMSS instance, an ARM subset with real RBAC checks and one
 Key Vault endpoint per vault, seeded from --world, and prints every endpoint and
-the CA bundle clients must trust. State persists in --state-dir.`,
+the CA bundle clients must trust. State persists in --data-dir. Logs go to
+stderr (--log-format, -v; -v=4 logs every request).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
@@ -51,12 +51,7 @@ the CA bundle clients must trust. State persists in --state-dir.`,
 func run(ctx context.Context, o *Options, out, errOut io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	level := slog.LevelInfo
-	if o.Verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
-	opts := embedded.Options{Listen: o.Listen, StateDir: o.StateDir, Logger: log}
+	opts := embedded.Options{Listen: o.Listen, StateDir: o.DataDir, Logger: o.Log.New(errOut)}
 	if o.World != "" {
 		w, err := world.Load(o.World)
 		if err != nil {

@@ -41,7 +41,7 @@ func TestServePrintsEndpointsAndStops(t *testing.T) {
 	var out, errOut syncBuffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
-	cmd.SetArgs([]string{"serve", "--world", "../../../examples/world.yaml", "--state-dir", dir, "--listen", "127.0.0.1:0"})
+	cmd.SetArgs([]string{"serve", "--world", "../../../examples/world.yaml", "--data-dir", dir, "--listen", "127.0.0.1:0"})
 	done := make(chan error, 1)
 	go func() { done <- cmd.Execute() }()
 
@@ -108,7 +108,7 @@ func TestServeRefusesBadWorld(t *testing.T) {
 	cmd := NewCommand(context.Background())
 	cmd.SetOut(&syncBuffer{})
 	cmd.SetErr(&syncBuffer{})
-	cmd.SetArgs([]string{"serve", "--world", bad, "--state-dir", t.TempDir(), "--listen", "127.0.0.1:0"})
+	cmd.SetArgs([]string{"serve", "--world", bad, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0"})
 	err := cmd.Execute()
 	if err == nil || !strings.Contains(err.Error(), "w.yaml:2: tenants[0].id: \"nope\" is not a GUID") {
 		t.Fatalf("error = %v", err)

@@ -12,7 +12,7 @@ import (
 
 	embedded "github.com/podid/podid/internal/cloud"
 	"github.com/podid/podid/internal/cloud/world"
-	"github.com/podid/podid/internal/up/runstate"
+	"github.com/podid/podid/internal/plan/runstate"
 )
 
 // policyOptions are the flags of `podid cloud vault-policy set|delete`.

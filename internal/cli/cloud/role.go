@@ -11,7 +11,7 @@ import (
 
 	embedded "github.com/podid/podid/internal/cloud"
 	"github.com/podid/podid/internal/cloud/world"
-	"github.com/podid/podid/internal/up/runstate"
+	"github.com/podid/podid/internal/plan/runstate"
 )
 
 // roleOptions are the flags of `podid cloud role grant|revoke`.

@@ -2,67 +2,118 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"k8s.io/klog/v2"
-	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/podid/podid/internal/agent"
 	"github.com/podid/podid/internal/controller"
 	"github.com/podid/podid/internal/kubeclient"
+	"github.com/podid/podid/internal/logging"
 )
 
-// NewMicCommand returns the hidden `mic` command (controller.Run).
+// Default log formats: mic's text is closest to the klog text it wrote
+// before; nmi keeps the JSON it always wrote.
+const (
+	MicLogFormat = logging.FormatText
+	NMILogFormat = logging.FormatJSON
+)
+
+// NewMicCommand returns the `mic` command (controller.Run). cmd/mic
+// executes it; podid adds it as a hidden subcommand.
 func NewMicCommand(ctx context.Context) *cobra.Command {
 	opts := controller.NewOptions()
+	logOpts := logging.NewOptions(MicLogFormat)
 	cmd := &cobra.Command{
-		Use:    "mic",
-		Short:  "Run the podid controller (as cmd/mic does)",
-		Hidden: true,
-		Args:   cobra.NoArgs,
+		Use:           "mic",
+		Short:         "Run the podid controller (mic)",
+		Hidden:        true,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := daemonLogger(cmd, logOpts)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			ctrl.SetLogger(klog.NewKlogr())
-			if err := controller.Run(ctx, opts); err != nil {
-				return fmt.Errorf("mic: %w", err)
-			}
-			return nil
+			return logging.Logged(log, "mic stopped", controller.Run(ctx, opts))
 		},
 	}
 	opts.AddFlags(cmd.Flags())
+	logOpts.AddFlags(cmd.Flags())
 	return cmd
 }
 
-// NewNMICommand returns the hidden `nmi` command (agent.Run).
+// NewNMICommand returns the `nmi` command (agent.Run) with its `cleanup`
+// subcommand. cmd/nmi executes it; podid adds it as a hidden subcommand.
 func NewNMICommand(ctx context.Context) *cobra.Command {
 	opts := agent.NewOptions()
+	logOpts := logging.NewOptions(NMILogFormat)
 	var kubeconfig string
 	cmd := &cobra.Command{
-		Use:    "nmi",
-		Short:  "Run the podid node agent (as cmd/nmi does)",
-		Hidden: true,
-		Args:   cobra.NoArgs,
+		Use:           "nmi",
+		Short:         "Run the podid node agent (nmi)",
+		Hidden:        true,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := daemonLogger(cmd, logOpts)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
 			cfg, err := kubeclient.Config(kubeconfig)
 			if err != nil {
-				return fmt.Errorf("nmi: %w", err)
+				return logging.Logged(log, "nmi cannot start", err)
 			}
-			if err := agent.Run(ctx, cfg, opts, log); err != nil {
-				return fmt.Errorf("nmi: %w", err)
-			}
-			return nil
+			return logging.Logged(log, "nmi stopped", agent.Run(ctx, cfg, opts, log))
 		},
 	}
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "Path of a kubeconfig file; empty uses the in-cluster configuration or $KUBECONFIG.")
 	opts.AddFlags(cmd.Flags())
+	// Persistent, so that `nmi cleanup` logs the same way.
+	logOpts.AddFlags(cmd.PersistentFlags())
+	cmd.AddCommand(newCleanupCommand(logOpts))
 	return cmd
+}
+
+func newCleanupCommand(logOpts *logging.Options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cleanup",
+		Short: "Remove the node agent's iptables rules from this node (the uninstall step)",
+		Long: `cleanup removes every iptables rule and chain the node agent installs on this
+node, whatever addresses they were planned for, and exits.
+
+It is the uninstall step: the agent leaves its rules in place when it stops,
+so that pods never reach the node's real IMDS while an agent restarts, rolls
+or crashes. Run it on each node once podid is removed from it, e.g. from an
+uninstall hook. It needs the rights to change iptables (root or NET_ADMIN).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := daemonLogger(cmd, logOpts)
+			if err != nil {
+				return err
+			}
+			return logging.Logged(log, "nmi cleanup failed", agent.Cleanup(log))
+		},
+	}
+}
+
+// daemonLogger validates the log options and installs their logger as the
+// one of slog, klog and controller-runtime. Errors it logs are returned as
+// logging.LoggedError, which main does not print again.
+func daemonLogger(cmd *cobra.Command, o *logging.Options) (*slog.Logger, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	log := o.New(cmd.ErrOrStderr())
+	o.Install(log)
+	return log, nil
 }

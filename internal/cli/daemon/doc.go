@@ -1,5 +1,5 @@
-// Package daemon holds the hidden `podid mic` and `podid nmi` commands: the
-// controller and the node agent run from the podid binary itself, so that
-// `podid up` needs no other executable. They take the same flags as
-// cmd/mic and cmd/nmi.
+// Package daemon holds the `mic` and `nmi` commands: the controller and the
+// node agent. cmd/mic and cmd/nmi execute these same commands, and podid
+// adds them as hidden `podid mic` and `podid nmi` so that `podid up` needs
+// no other executable; every flag is declared here once.
 package daemon

@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	cliup "github.com/podid/podid/internal/cli/up"
-	plan "github.com/podid/podid/internal/up"
-	"github.com/podid/podid/internal/up/runstate"
+	"github.com/podid/podid/internal/plan"
+	"github.com/podid/podid/internal/plan/runstate"
 )
 
 // NewCommand returns `podid status`.

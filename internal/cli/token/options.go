@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/pflag"
 
 	cliup "github.com/podid/podid/internal/cli/up"
-	plan "github.com/podid/podid/internal/up"
-	"github.com/podid/podid/internal/up/runstate"
+	"github.com/podid/podid/internal/plan"
+	"github.com/podid/podid/internal/plan/runstate"
 )
 
 // Options are the flags of `podid token`.

@@ -20,8 +20,8 @@ import (
 	"github.com/podid/podid/internal/controlplane"
 	"github.com/podid/podid/internal/kubeclient"
 	"github.com/podid/podid/internal/kwok"
+	"github.com/podid/podid/internal/plan"
 	"github.com/podid/podid/internal/proc"
-	plan "github.com/podid/podid/internal/up"
 )
 
 // stopGrace is how long a child gets between SIGTERM and SIGKILL.
@@ -119,14 +119,14 @@ func (r *runner) startCloud(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read apiserver CA: %w", err)
 	}
-	r.cloudLog, err = os.OpenFile(filepath.Join(p.RunDir, "cloud.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	r.cloudLog, err = os.OpenFile(p.CloudLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("open cloud log: %w", err)
 	}
 	r.log.Info("starting embedded cloud", "world", p.WorldSource)
 	r.cloud, err = cloud.Start(ctx, cloud.Options{
 		Listen: fmt.Sprintf("127.0.0.1:%d", p.CloudPort), StateDir: filepath.Join(p.RunDir, "cloud"),
-		Seed: p.World, TrustedCAs: [][]byte{ca}, Logger: slog.New(slog.NewTextHandler(r.cloudLog, nil)),
+		Seed: p.World, TrustedCAs: [][]byte{ca}, Logger: p.Log.New(r.cloudLog),
 	})
 	if err != nil {
 		return fmt.Errorf("start embedded cloud: %w", err)

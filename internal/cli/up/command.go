@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/podid/podid/internal/cloud/world"
-	plan "github.com/podid/podid/internal/up"
-	"github.com/podid/podid/internal/up/runstate"
+	"github.com/podid/podid/internal/plan"
+	"github.com/podid/podid/internal/plan/runstate"
 )
 
 // NewCommand returns `podid up`.
@@ -28,20 +28,25 @@ N fake nodes, each an instance of the world's VMSS; the embedded Azure cloud
 seeded from --world, trusting the apiserver's service-account issuer; mic; one
 node agent per node on the node's loopback address; and seed 004's demo:
 an AzureIdentity, its binding and labelled pods. It prints what runs and the
-next commands, and stops everything on Ctrl-C (or podid down with --detach).`,
+next commands, and stops everything on Ctrl-C (or podid down with --detach).
+
+--log-format and -v apply to podid up's own log and to every log it writes
+in <state-dir>/run: mic's, each node agent's and the cloud's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return run(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return run(ctx, o, supervisorArgs(cmd.Flags()), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func run(ctx context.Context, o *Options, out, errOut io.Writer) error {
+// run prints or applies the plan; supervisorArgs start the background
+// supervisor of --detach.
+func run(ctx context.Context, o *Options, supervisorArgs []string, out, errOut io.Writer) error {
 	p, err := makePlan(o)
 	if err != nil {
 		return err
@@ -55,7 +60,7 @@ func run(ctx context.Context, o *Options, out, errOut io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if o.Detach {
-		return detach(ctx, o, p, out, errOut)
+		return detach(ctx, p, supervisorArgs, out, errOut)
 	}
 	lock, err := runstate.Acquire(p.LockFile)
 	if errors.Is(err, runstate.ErrLocked) {
@@ -88,7 +93,7 @@ func makePlan(o *Options) (*plan.Plan, error) {
 	in := plan.Input{
 		StateDir: o.StateDir, Nodes: o.Nodes, APIServerPort: o.APIServerPort, CloudPort: o.CloudPort,
 		WorldSource: source, World: st, ScaleSet: o.ScaleSet, MicApp: o.MicApp,
-		TokenMode: o.TokenMode, SkipSteps: o.SkipSteps,
+		TokenMode: o.TokenMode, SkipSteps: o.SkipSteps, Log: o.Log,
 	}
 	if !o.NoDemo {
 		in.Demo = &plan.DemoInput{Identity: o.DemoIdentity, Vault: o.DemoVault, Secret: o.DemoSecret}

@@ -10,14 +10,14 @@ import (
 	"syscall"
 	"time"
 
-	plan "github.com/podid/podid/internal/up"
-	"github.com/podid/podid/internal/up/runstate"
+	"github.com/podid/podid/internal/plan"
+	"github.com/podid/podid/internal/plan/runstate"
 )
 
-// detach starts `podid up --supervise` in its own session, shows its log
-// while it starts, and returns once its record says ready. Interrupting
-// the start stops the supervisor.
-func detach(ctx context.Context, o *Options, p *plan.Plan, out, errOut io.Writer) error {
+// detach starts podid with args (`up --supervise` and the user's flags) in
+// its own session, shows its log while it starts, and returns once its
+// record says ready. Interrupting the start stops the supervisor.
+func detach(ctx context.Context, p *plan.Plan, args []string, out, errOut io.Writer) error {
 	if runstate.Held(p.LockFile) {
 		return alreadyRunning(p)
 	}
@@ -30,7 +30,7 @@ func detach(ctx context.Context, o *Options, p *plan.Plan, out, errOut io.Writer
 		return fmt.Errorf("create %s: %w", p.LogFile, err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(exe, o.supervisorArgs()...)
+	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

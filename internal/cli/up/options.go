@@ -1,6 +1,7 @@
 package up
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,8 +10,9 @@ import (
 	"github.com/spf13/pflag"
 
 	podidv1 "github.com/podid/podid/api/v1"
-	plan "github.com/podid/podid/internal/up"
-	"github.com/podid/podid/internal/up/runstate"
+	"github.com/podid/podid/internal/logging"
+	"github.com/podid/podid/internal/plan"
+	"github.com/podid/podid/internal/plan/runstate"
 )
 
 // Options are the flags of `podid up`.
@@ -41,9 +43,16 @@ type Options struct {
 	DryRun bool
 	// Timeout bounds the whole start, binary build included.
 	Timeout time.Duration
+	// Log is the format and verbosity of podid up's own log and of every
+	// log it writes in the run folder: mic's, each agent's and the cloud's.
+	Log logging.Options
 	// supervise marks the background process --detach starts.
 	supervise bool
 }
+
+// LogFormat is the default --log-format of podid up: the text it always
+// wrote, now also that of mic, the agents and the cloud it runs.
+const LogFormat = logging.FormatText
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
@@ -56,6 +65,7 @@ func NewOptions() *Options {
 		DemoSecret:   "grafana-admin-username-poc",
 		Timeout:      20 * time.Minute,
 		TokenMode:    podidv1.TokenModeFederated,
+		Log:          *logging.NewOptions(LogFormat),
 	}
 }
 
@@ -77,11 +87,13 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Detach, "detach", o.Detach, "Return once everything is ready and leave it running; stop it with podid down.")
 	fs.BoolVar(&o.DryRun, "dry-run", o.DryRun, "Print the plan and start nothing.")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "Longest time the start may take, building the control-plane binaries included.")
+	o.Log.AddFlags(fs)
 	fs.BoolVar(&o.supervise, "supervise", false, "Run as the background supervisor of --detach.")
 	_ = fs.MarkHidden("supervise")
 }
 
-// AddStateDirFlag binds --state-dir, shared by up, down, status and token.
+// AddStateDirFlag binds --state-dir, the folder of a podid up run, shared by
+// up, down, status, token and cloud role/vault-policy.
 func AddStateDirFlag(fs *pflag.FlagSet, dir *string) {
 	fs.StringVar(dir, "state-dir", *dir, "Folder of a podid up run: kubeconfig, up.json (what runs), logs.")
 }
@@ -106,18 +118,46 @@ func (o *Options) Validate() error {
 	if o.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("--timeout must be positive, got %s", o.Timeout))
 	}
+	if err := o.Log.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
-// supervisorArgs are the arguments of the background process --detach starts.
-func (o *Options) supervisorArgs() []string {
-	args := []string{"up", "--supervise",
-		"--state-dir=" + o.StateDir, "--world=" + o.World, fmt.Sprintf("--nodes=%d", o.Nodes),
-		fmt.Sprintf("--apiserver-port=%d", o.APIServerPort), fmt.Sprintf("--cloud-port=%d", o.CloudPort),
-		"--scale-set=" + o.ScaleSet, "--mic-app=" + o.MicApp,
-		"--demo-identity=" + o.DemoIdentity, "--demo-vault=" + o.DemoVault, "--demo-secret=" + o.DemoSecret,
-		fmt.Sprintf("--no-demo=%t", o.NoDemo), "--timeout=" + o.Timeout.String(),
-		"--token-mode=" + o.TokenMode, "--skip-step=" + strings.Join(o.SkipSteps, ","),
-	}
+// supervisorArgs are the arguments of the background process --detach
+// starts: `up --supervise` and every flag of fs the user set, except
+// --detach itself. Reading them back from the parsed flag set rather than
+// listing them means a flag added later is passed on too.
+func supervisorArgs(fs *pflag.FlagSet) []string {
+	args := []string{"up", "--supervise"}
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Changed || f.Name == "detach" || f.Name == "supervise" {
+			return
+		}
+		args = append(args, flagArgs(f)...)
+	})
 	return args
+}
+
+// flagArgs are the arguments that set f to its current value.
+func flagArgs(f *pflag.Flag) []string {
+	sv, ok := f.Value.(pflag.SliceValue)
+	if !ok {
+		return []string{"--" + f.Name + "=" + f.Value.String()}
+	}
+	vals := sv.GetSlice()
+	if f.Value.Type() == "stringArray" { // each use appends one element as is
+		args := make([]string, 0, len(vals))
+		for _, v := range vals {
+			args = append(args, "--"+f.Name+"="+v)
+		}
+		return args
+	}
+	// Slice flags split a value as a CSV record; the first use replaces
+	// the default.
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write(vals)
+	w.Flush()
+	return []string{"--" + f.Name + "=" + strings.TrimSuffix(b.String(), "\n")}
 }

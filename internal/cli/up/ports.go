@@ -8,8 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/podid/podid/internal/controlplane"
-
-	plan "github.com/podid/podid/internal/up"
+	"github.com/podid/podid/internal/plan"
 )
 
 // checkPorts fails early, with a fix, when an address the plan needs is taken.

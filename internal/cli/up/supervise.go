@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"sort"
 	"time"
 
+	"github.com/podid/podid/internal/plan"
+	"github.com/podid/podid/internal/plan/runstate"
 	"github.com/podid/podid/internal/proc"
-	plan "github.com/podid/podid/internal/up"
-	"github.com/podid/podid/internal/up/runstate"
 )
 
 // supervise applies the plan, records the run, and keeps it running until
@@ -19,7 +18,9 @@ import (
 // lock.
 func supervise(ctx context.Context, o *Options, p *plan.Plan, out, errOut io.Writer) error {
 	start := time.Now()
-	log := slog.New(slog.NewTextHandler(errOut, nil))
+	log := o.Log.New(errOut)
+	o.Log.Install(log) // client-go and controller-runtime, used in-process
+
 	self := plan.Process{Name: "podid up", PID: os.Getpid()}
 	if o.supervise {
 		self.Log = p.LogFile

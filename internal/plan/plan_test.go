@@ -1,4 +1,4 @@
-package up
+package plan
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/podid/podid/internal/cloud"
 	"github.com/podid/podid/internal/cloud/world"
+	"github.com/podid/podid/internal/logging"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -121,5 +122,31 @@ func TestPlanWithoutMicAppLeavesNodeModeOff(t *testing.T) {
 		if strings.HasPrefix(a, "--arm-endpoint") {
 			t.Fatalf("mic gets %s without a service principal", a)
 		}
+	}
+}
+
+func TestChildrenLogInTheRunsFormat(t *testing.T) {
+	cases := map[string]struct {
+		log  logging.Options
+		want string
+	}{
+		"no log options mean text at verbosity 0": {want: "--log-format=text --v=0"},
+		"json at verbosity 1 reaches every child": {log: logging.Options{Format: "json", Verbosity: 1}, want: "--log-format=json --v=1"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			in := input(t)
+			in.Log = c.log
+			p, err := MakePlan(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt := p.Placeholders()
+			for _, args := range [][]string{p.MicArgs(rt), p.AgentArgs(p.Nodes[0], rt), p.AgentArgs(p.Nodes[1], rt)} {
+				if got := strings.Join(args, " "); !strings.HasSuffix(got, " "+c.want) {
+					t.Errorf("%s args end %q, want %q", args[0], got[len(got)-30:], c.want)
+				}
+			}
+		})
 	}
 }

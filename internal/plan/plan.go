@@ -1,4 +1,4 @@
-package up
+package plan
 
 import (
 	_ "embed"
@@ -12,6 +12,7 @@ import (
 	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/cloud"
 	"github.com/podid/podid/internal/kwok"
+	"github.com/podid/podid/internal/logging"
 	"github.com/podid/podid/internal/tokens"
 )
 
@@ -67,6 +68,10 @@ type Input struct {
 	TokenMode string
 	// SkipSteps are seed 004 steps (Steps) whose grants the world loses.
 	SkipSteps []string
+	// Log is the log format and verbosity of mic, every agent and the
+	// embedded cloud, so that the run folder's logs share one format; an
+	// empty format means text.
+	Log logging.Options
 }
 
 // DemoInput names the world objects the demo uses.
@@ -86,6 +91,10 @@ type Plan struct {
 	TokenMode string
 	// Skipped are the seed 004 steps left out of World.
 	Skipped []string
+	// Log is the log format and verbosity of mic, the agents and the cloud.
+	Log logging.Options
+	// CloudLog is the embedded cloud's log file.
+	CloudLog string
 	// World seeds the embedded cloud.
 	World                cloud.State
 	TenantID, TenantName string
@@ -147,6 +156,10 @@ func MakePlan(in Input) (*Plan, error) {
 		APIServerPort: in.APIServerPort, CloudPort: in.CloudPort,
 		WorldSource: in.WorldSource, World: in.World,
 		TokenMode: in.TokenMode, Skipped: in.SkipSteps,
+		Log: in.Log, CloudLog: filepath.Join(run, "cloud.log"),
+	}
+	if p.Log.Format == "" {
+		p.Log.Format = logging.FormatText
 	}
 	switch p.TokenMode {
 	case "":

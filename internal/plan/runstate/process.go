@@ -4,11 +4,11 @@ import (
 	"errors"
 	"syscall"
 
-	"github.com/podid/podid/internal/up"
+	"github.com/podid/podid/internal/plan"
 )
 
 // Describe returns p with StartTicks filled in from the running process.
-func Describe(p up.Process) up.Process {
+func Describe(p plan.Process) plan.Process {
 	if t, err := startTicks(p.PID); err == nil {
 		p.StartTicks = t
 	}
@@ -16,7 +16,7 @@ func Describe(p up.Process) up.Process {
 }
 
 // Alive reports whether p still runs and is the process that was recorded.
-func Alive(p up.Process) bool {
+func Alive(p plan.Process) bool {
 	if p.PID <= 0 {
 		return false
 	}
@@ -31,7 +31,7 @@ func Alive(p up.Process) bool {
 }
 
 // Signal sends sig to p only if it is still the recorded process.
-func Signal(p up.Process, sig syscall.Signal) error {
+func Signal(p plan.Process, sig syscall.Signal) error {
 	if !Alive(p) {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package up
+package plan
 
 import (
 	"fmt"
@@ -28,6 +28,7 @@ func (p *Plan) Render(w io.Writer) error {
 	d("kubeconfig %s", p.Kubeconfig)
 	s("cloud", "embedded Azure cloud on 127.0.0.1:%s from world %s, trusting the apiserver CA", port(p.CloudPort), p.WorldSource)
 	d("tenant %s (%s), node pool %s", p.TenantName, p.TenantID, p.ScaleSetID)
+	d("log %s", p.CloudLog)
 	if len(p.Skipped) > 0 {
 		d("without the grants of seed 004 step(s) %s", strings.Join(p.Skipped, ", "))
 	}

@@ -1,4 +1,4 @@
-package up
+package plan
 
 import (
 	"strings"
@@ -62,12 +62,12 @@ func (p *Plan) MicArgs(rt Runtime) []string {
 			args = append(args, "--immutable-identities="+strings.Join(p.KubeletIdentities, ","))
 		}
 	}
-	return args
+	return append(args, p.Log.Args()...)
 }
 
 // AgentArgs are the arguments of `podid nmi` for node n.
 func (p *Plan) AgentArgs(n Node, rt Runtime) []string {
-	return []string{
+	args := []string{
 		"nmi",
 		"--kubeconfig=" + p.Kubeconfig,
 		"--node-name=" + n.Name,
@@ -84,4 +84,5 @@ func (p *Plan) AgentArgs(n Node, rt Runtime) []string {
 		"--service-account-name=" + AgentServiceAccount,
 		"--manage-iptables=false",
 	}
+	return append(args, p.Log.Args()...)
 }

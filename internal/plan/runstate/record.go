@@ -8,14 +8,14 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/podid/podid/internal/up"
+	"github.com/podid/podid/internal/plan"
 )
 
 // ErrNoRecord says the state folder holds no record of a run.
 var ErrNoRecord = errors.New("no podid up record")
 
 // Write stores r at path atomically (write a temporary file, rename).
-func Write(path string, r *up.Record) error {
+func Write(path string, r *plan.Record) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode run record: %w", err)
@@ -40,7 +40,7 @@ func Write(path string, r *up.Record) error {
 }
 
 // Read loads the record at path; ErrNoRecord when there is none.
-func Read(path string) (*up.Record, error) {
+func Read(path string) (*plan.Record, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w in %s", ErrNoRecord, filepath.Dir(path))
@@ -48,7 +48,7 @@ func Read(path string) (*up.Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read run record: %w", err)
 	}
-	var r up.Record
+	var r plan.Record
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("read run record %s: %w", path, err)
 	}

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/podid/podid/internal/up"
+	"github.com/podid/podid/internal/plan"
 )
 
 func TestLockRefusesASecondHolder(t *testing.T) {
@@ -36,7 +36,7 @@ func TestRecordRoundTrips(t *testing.T) {
 	if _, err := Read(path); !errors.Is(err, ErrNoRecord) {
 		t.Fatalf("Read of nothing: %v", err)
 	}
-	in := &up.Record{Kubeconfig: "k", Agents: map[string]string{"n": "127.32.0.1:2579"}, Processes: []up.Process{{Name: "etcd", PID: 42}}}
+	in := &plan.Record{Kubeconfig: "k", Agents: map[string]string{"n": "127.32.0.1:2579"}, Processes: []plan.Process{{Name: "etcd", PID: 42}}}
 	if err := Write(path, in); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestAliveTellsARecordedProcessFromAReusedPID(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := Describe(up.Process{Name: "sleep", PID: cmd.Process.Pid})
+	p := Describe(plan.Process{Name: "sleep", PID: cmd.Process.Pid})
 	if !Alive(p) {
 		t.Fatal("a running child is not alive")
 	}
@@ -76,7 +76,7 @@ func TestAliveTellsARecordedProcessFromAReusedPID(t *testing.T) {
 	if Alive(p) {
 		t.Fatal("a killed and reaped child is alive")
 	}
-	if Alive(up.Process{PID: os.Getpid() + 1<<22}) {
+	if Alive(plan.Process{PID: os.Getpid() + 1<<22}) {
 		t.Fatal("an absent PID is alive")
 	}
 }

@@ -1,0 +1,122 @@
+package logging
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// Log formats.
+const (
+	// FormatText is slog's key=value text, one line per record.
+	FormatText = "text"
+	// FormatJSON is one JSON object per line.
+	FormatJSON = "json"
+)
+
+// ErrorKey is the key of an error in every log line.
+const ErrorKey = "error"
+
+// Options are the logging flags of a podid binary.
+type Options struct {
+	// Format is FormatText or FormatJSON.
+	Format string
+	// Verbosity shows logr V(n) lines for n up to it; 0 shows Info and up.
+	Verbosity int
+}
+
+// NewOptions returns the defaults of a binary that writes format by default.
+func NewOptions(format string) *Options {
+	return &Options{Format: format}
+}
+
+// AddFlags binds --log-format and -v/--v to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Format, "log-format", o.Format, "Log format: text (key=value lines) or json (one object per line).")
+	fs.IntVarP(&o.Verbosity, "v", "v", o.Verbosity, "Log verbosity: 0 logs what an operator needs; 1 adds every change made (e.g. mic's created and deleted assignments); 4 and up add debug lines and client-go's detail.")
+}
+
+// Validate reports bad option values.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Format != FormatText && o.Format != FormatJSON {
+		errs = append(errs, fmt.Errorf("--log-format %q: want %s or %s", o.Format, FormatText, FormatJSON))
+	}
+	if o.Verbosity < 0 {
+		errs = append(errs, fmt.Errorf("-v %d: want 0 or more", o.Verbosity))
+	}
+	return errors.Join(errs...)
+}
+
+// Args are the flags that give a child process the same options.
+func (o *Options) Args() []string {
+	return []string{"--log-format=" + o.Format, "--v=" + strconv.Itoa(o.Verbosity)}
+}
+
+// New returns a logger writing to w in the chosen format, dropping records
+// below level -Verbosity. An unknown format writes text.
+func (o *Options) New(w io.Writer) *slog.Logger {
+	ho := &slog.HandlerOptions{Level: slog.Level(-o.Verbosity), ReplaceAttr: renameErr}
+	if o.Format == FormatJSON {
+		return slog.New(slog.NewJSONHandler(w, ho))
+	}
+	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// Install makes log the logger of the libraries a daemon uses: slog's
+// default (and so the standard log package), klog (client-go) and
+// controller-runtime, all through logr.FromSlogHandler. klog's own V gate
+// is set to the same verbosity.
+func (o *Options) Install(log *slog.Logger) {
+	slog.SetDefault(log)
+	lr := Logr(log)
+	klog.SetLogger(lr)
+	var fs flag.FlagSet
+	klog.InitFlags(&fs)
+	_ = fs.Set("v", strconv.Itoa(o.Verbosity))
+	ctrllog.SetLogger(lr)
+}
+
+// Logr returns log as a logr.Logger; V(n) writes at slog level -n.
+func Logr(log *slog.Logger) logr.Logger {
+	return logr.FromSlogHandler(log.Handler())
+}
+
+// renameErr turns logr's top-level "err" key into ErrorKey.
+func renameErr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == "err" {
+		a.Key = ErrorKey
+	}
+	return a
+}
+
+// LoggedError is an error a command has already written to its log; main
+// exits non-zero without printing it again, keeping the log in one format.
+type LoggedError struct{ Err error }
+
+func (e *LoggedError) Error() string { return e.Err.Error() }
+func (e *LoggedError) Unwrap() error { return e.Err }
+
+// Logged writes err to log under msg and returns it as a *LoggedError; nil
+// stays nil.
+func Logged(log *slog.Logger, msg string, err error) error {
+	if err == nil {
+		return nil
+	}
+	log.Error(msg, ErrorKey, err)
+	return &LoggedError{Err: err}
+}
+
+// IsLogged reports whether err was already logged.
+func IsLogged(err error) bool {
+	var l *LoggedError
+	return errors.As(err, &l)
+}
