@@ -92,7 +92,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 		}
 		return nil
 	}
-	servers := []*http.Server{{Addr: opts.ListenAddress, Handler: handler}}
+	servers := []*http.Server{tokenServer(opts, handler)}
 	if opts.ProbeAddress != "" {
 		servers = append(servers, &http.Server{Addr: opts.ProbeAddress, Handler: server.NewProbeHandler(ready)})
 	}
@@ -228,6 +228,34 @@ func ruleInput(opts *Options) (netrules.Input, error) {
 		in.PodCIDRs = append(in.PodCIDRs, netip.MustParsePrefix(c))
 	}
 	return in, nil
+}
+
+// Limits of the token server. Pods are not trusted to be well-behaved
+// clients: a slow or oversized request must not hold a connection or
+// memory for long.
+const (
+	// maxHeaderBytes: IMDS requests carry a handful of short headers.
+	maxHeaderBytes = 16 << 10
+	// readTimeout: token requests are GETs without a body.
+	readTimeout = 10 * time.Second
+	// idleTimeout: SDKs keep connections alive between token calls.
+	idleTimeout = 90 * time.Second
+	// writeSlack is what an answer may take beyond the longest wait and
+	// upstream call the agent allows itself.
+	writeSlack = 5 * time.Second
+)
+
+// tokenServer is the IMDS-compatible server with its limits. The write
+// timeout covers the longest answer the handler can owe: waiting for an
+// assignment, then one upstream token call.
+func tokenServer(opts *Options, handler http.Handler) *http.Server {
+	return &http.Server{
+		Addr: opts.ListenAddress, Handler: handler,
+		MaxHeaderBytes: maxHeaderBytes,
+		ReadTimeout:    readTimeout,
+		WriteTimeout:   opts.AssignmentWait + opts.TokenTimeout + writeSlack,
+		IdleTimeout:    idleTimeout,
+	}
 }
 
 // serve runs the servers until ctx ends or one fails, then shuts all down.

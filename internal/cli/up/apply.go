@@ -49,11 +49,8 @@ func (r *runner) apply(ctx context.Context) error {
 	if err := checkPorts(p); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(p.RunDir); err != nil {
-		return fmt.Errorf("clean %s: %w", p.RunDir, err)
-	}
-	if err := os.MkdirAll(p.RunDir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", p.RunDir, err)
+	if err := resetRunDir(p.RunDir); err != nil {
+		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {
