@@ -4,61 +4,220 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
 
+	v1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/tokens"
 )
 
-// Secret keys, as aad-pod-identity read them.
+// Keys of the Secret named in an AzureIdentity's spec.clientPassword.
 const (
+	// secretKeyClientSecret is where a service principal's (type 1) client
+	// secret is looked for first when the Secret has several keys.
 	secretKeyClientSecret = "clientsecret"
-	secretKeyCertificate  = "certificate"
+	// secretKeyPassword is looked for next: guides create the Secret with
+	// kubectl create secret generic NAME --from-literal=password=SECRET.
+	secretKeyPassword = "password"
+	// secretKeyCertificate holds the PEM certificate and key of a type 2
+	// identity, the key aad-pod-identity read.
+	secretKeyCertificate = "certificate"
 )
+
+// Reasons of the events the agent records on AzureIdentities.
+const (
+	// ReasonClientSecretUnclear: the identity's Secret does not tell which
+	// value is the client secret (several keys, none of them preferred), or
+	// holds none. Pods get no token for the identity until it is fixed.
+	ReasonClientSecretUnclear = "ClientSecretUnclear"
+)
+
+// eventComponent is the source of the agent's events.
+const eventComponent = "podid-nmi"
 
 // serviceAccountTokenSeconds is the lifetime asked of service-account
 // tokens for the federated exchange; each is reused for half of it.
 const serviceAccountTokenSeconds = 600
 
-// secretData reads one key of the identity's Secret.
-func secretData(ctx context.Context, kube kubernetes.Interface, id tokens.Identity, key string) ([]byte, error) {
-	if id.SecretName == "" {
-		return nil, errors.New("identity " + id.Name + " names no Secret in spec.clientPassword")
-	}
-	s, err := kube.CoreV1().Secrets(id.SecretNamespace).Get(ctx, id.SecretName, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("get Secret %s/%s: %w", id.SecretNamespace, id.SecretName, err)
-	}
-	v, ok := s.Data[key]
-	if !ok || len(v) == 0 {
-		return nil, fmt.Errorf("secret %s/%s has no %q key", id.SecretNamespace, id.SecretName, key)
-	}
-	return v, nil
+// eventRecorder is the part of record.EventRecorder the agent uses.
+type eventRecorder interface {
+	Event(object runtime.Object, eventtype, reason, message string)
+}
+
+// secretReader reads the Secrets named in spec.clientPassword, and tells the
+// AzureIdentity's owner, with a Warning event on it, when a Secret cannot be
+// read as intended. Secret values are never logged or put in messages.
+type secretReader struct {
+	kube kubernetes.Interface
+	// events records the Warning events; nil records none.
+	events eventRecorder
+	// identityUID finds an AzureIdentity's UID, which kubectl describe
+	// needs to show its events; nil, or an error, leaves the UID out.
+	identityUID func(ctx context.Context, namespace, name string) (types.UID, error)
+}
+
+// newSecretReader reads through kube and records events through it, with an
+// event broadcaster started at the first event.
+func newSecretReader(kube kubernetes.Interface) *secretReader {
+	return &secretReader{kube: kube, events: &lazyRecorder{kube: kube}, identityUID: identityUIDFrom(kube)}
 }
 
 // clientSecretFrom reads a service principal's secret from its Secret.
 func clientSecretFrom(kube kubernetes.Interface) tokens.SecretFunc {
-	return func(ctx context.Context, id tokens.Identity) (string, error) {
-		b, err := secretData(ctx, kube, id, secretKeyClientSecret)
-		return string(b), err
-	}
+	return newSecretReader(kube).clientSecret
 }
 
 // certificateFrom reads a PEM certificate and key from the identity's
 // Secret. TODO: PKCS#12 with a "password" key, as aad-pod-identity accepted.
 func certificateFrom(kube kubernetes.Interface) tokens.CertificateFunc {
-	return func(ctx context.Context, id tokens.Identity) ([]*x509.Certificate, *rsa.PrivateKey, error) {
-		b, err := secretData(ctx, kube, id, secretKeyCertificate)
-		if err != nil {
-			return nil, nil, err
-		}
-		return tokens.ParseCertificatePEM(b)
+	return newSecretReader(kube).certificate
+}
+
+// secret gets the identity's Secret.
+func (r *secretReader) secret(ctx context.Context, id tokens.Identity) (*corev1.Secret, error) {
+	if id.SecretName == "" {
+		return nil, errors.New("identity " + id.Name + " names no Secret in spec.clientPassword")
 	}
+	s, err := r.kube.CoreV1().Secrets(id.SecretNamespace).Get(ctx, id.SecretName, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("get Secret %s/%s: %w", id.SecretNamespace, id.SecretName, err)
+	}
+	return s, nil
+}
+
+// clientSecret reads a type 1 identity's client secret, from the key
+// clientSecretKey chooses.
+func (r *secretReader) clientSecret(ctx context.Context, id tokens.Identity) (string, error) {
+	s, err := r.secret(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	keys := make([]string, 0, len(s.Data))
+	for k := range s.Data {
+		keys = append(keys, k)
+	}
+	key, err := clientSecretKey(id.SecretNamespace+"/"+id.SecretName, keys)
+	if err != nil {
+		r.warn(ctx, id, ReasonClientSecretUnclear, err.Error()+"; until then pods get no token for this identity")
+		return "", err
+	}
+	v := s.Data[key]
+	if len(v) == 0 {
+		err := fmt.Errorf("secret %s/%s has an empty value under key %q; put the client secret there", id.SecretNamespace, id.SecretName, key)
+		r.warn(ctx, id, ReasonClientSecretUnclear, err.Error()+"; until then pods get no token for this identity")
+		return "", err
+	}
+	return string(v), nil
+}
+
+// clientSecretKey chooses the key of a type 1 identity's Secret that holds
+// the client secret. aad-pod-identity used the Secret's value whatever its
+// key, and guides rely on it ("the name of the value in the secret doesn't
+// matter"), so a single key is used whatever its name. Of several keys,
+// clientsecret is preferred, then password; any other mix is refused
+// rather than guessed. secret is namespace/name, for the message, which
+// names the keys found and the fix.
+func clientSecretKey(secret string, keys []string) (string, error) {
+	switch len(keys) {
+	case 0:
+		return "", fmt.Errorf("secret %s holds no value; put the service principal's client secret in it under the key %s (kubectl create secret generic NAME --from-literal=%s=SECRET)",
+			secret, secretKeyClientSecret, secretKeyClientSecret)
+	case 1:
+		return keys[0], nil
+	}
+	for _, want := range []string{secretKeyClientSecret, secretKeyPassword} {
+		if slices.Contains(keys, want) {
+			return want, nil
+		}
+	}
+	sorted := slices.Sorted(slices.Values(keys))
+	return "", fmt.Errorf("secret %s has keys %s and none of them is %q or %q, so the client secret cannot be told apart; keep only the client secret in the Secret, or store it under the key %q",
+		secret, strings.Join(sorted, ", "), secretKeyClientSecret, secretKeyPassword, secretKeyClientSecret)
+}
+
+// certificate reads a type 2 identity's PEM certificate and key.
+func (r *secretReader) certificate(ctx context.Context, id tokens.Identity) ([]*x509.Certificate, *rsa.PrivateKey, error) {
+	s, err := r.secret(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := s.Data[secretKeyCertificate]
+	if len(b) == 0 {
+		return nil, nil, fmt.Errorf("secret %s/%s has no %q key", id.SecretNamespace, id.SecretName, secretKeyCertificate)
+	}
+	return tokens.ParseCertificatePEM(b)
+}
+
+// warn records a Warning event on the identity's AzureIdentity.
+func (r *secretReader) warn(ctx context.Context, id tokens.Identity, reason, message string) {
+	if r.events == nil {
+		return
+	}
+	ns, name, ok := strings.Cut(id.Name, "/")
+	if !ok {
+		return
+	}
+	ref := &corev1.ObjectReference{APIVersion: v1.GroupVersion.String(), Kind: v1.KindAzureIdentity, Namespace: ns, Name: name}
+	if r.identityUID != nil {
+		if uid, err := r.identityUID(ctx, ns, name); err == nil {
+			ref.UID = uid
+		}
+	}
+	r.events.Event(ref, corev1.EventTypeWarning, reason, message)
+}
+
+// identityUIDFrom looks AzureIdentities up through kube's REST client, or
+// returns nil when kube has none (fake clientsets).
+func identityUIDFrom(kube kubernetes.Interface) func(ctx context.Context, namespace, name string) (types.UID, error) {
+	rc, ok := kube.CoreV1().RESTClient().(*rest.RESTClient)
+	if !ok || rc == nil {
+		return nil
+	}
+	return func(ctx context.Context, namespace, name string) (types.UID, error) {
+		b, err := rc.Get().AbsPath("/apis", v1.GroupVersion.Group, v1.GroupVersion.Version,
+			"namespaces", namespace, "azureidentities", name).DoRaw(ctx)
+		if err != nil {
+			return "", fmt.Errorf("get AzureIdentity %s/%s: %w", namespace, name, err)
+		}
+		var m metav1.PartialObjectMetadata
+		if err := json.Unmarshal(b, &m); err != nil {
+			return "", fmt.Errorf("decode AzureIdentity %s/%s: %w", namespace, name, err)
+		}
+		return m.UID, nil
+	}
+}
+
+// lazyRecorder starts an event broadcaster at its first event, so an agent
+// whose Secrets are all in order never runs one.
+type lazyRecorder struct {
+	kube kubernetes.Interface
+	once sync.Once
+	rec  record.EventRecorder
+}
+
+func (l *lazyRecorder) Event(object runtime.Object, eventtype, reason, message string) {
+	l.once.Do(func() {
+		b := record.NewBroadcaster()
+		b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: l.kube.CoreV1().Events("")})
+		l.rec = b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: eventComponent})
+	})
+	l.rec.Event(object, eventtype, reason, message)
 }
 
 // serviceAccountToken asks the TokenRequest API for a token of the agent's

@@ -59,6 +59,9 @@ type Cache struct {
 	// epoch counts Evict calls; a fetch that started before an Evict does
 	// not store its result, so an evicted identity is not brought back.
 	epoch uint64
+	// oids holds the object ID read from each identity's latest token, by
+	// identity key; at most MaxEntries of them, dropped by Evict.
+	oids map[string]string
 }
 
 var _ TokenSource = (*Cache)(nil)
@@ -94,7 +97,7 @@ func NewCache(src TokenSource, opts CacheOptions) (*Cache, error) {
 	if opts.Observer == nil {
 		opts.Observer = nopObserver{}
 	}
-	return &Cache{src: src, opts: opts, entries: map[cacheKey]*list.Element{}, lru: list.New()}, nil
+	return &Cache{src: src, opts: opts, entries: map[cacheKey]*list.Element{}, lru: list.New(), oids: map[string]string{}}, nil
 }
 
 // Token returns a cached token, or gets one from the source.
@@ -178,10 +181,14 @@ func (c *Cache) store(k cacheKey, tok Token, now time.Time, epoch uint64) {
 		margin = half
 	}
 	e := &cacheEntry{key: k, tok: tok, refreshAt: tok.ExpiresOn.Add(-margin)}
+	oid, _ := ObjectIDOf(tok.AccessToken)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.epoch != epoch {
 		return
+	}
+	if oid != "" {
+		c.rememberObjectID(k.identity, oid)
 	}
 	if el, ok := c.entries[k]; ok {
 		el.Value = e
@@ -204,6 +211,7 @@ func (c *Cache) Evict(identityKey string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
+	delete(c.oids, identityKey)
 	n := 0
 	for k, el := range c.entries {
 		if k.identity == identityKey {
@@ -213,6 +221,27 @@ func (c *Cache) Evict(identityKey string) int {
 		}
 	}
 	return n
+}
+
+// ObjectID returns the object ID of the identity whose Key is identityKey,
+// as read from the oid claim of the last token stored for it, or "" when no
+// token of it carried one (see ObjectIDOf).
+func (c *Cache) ObjectID(identityKey string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.oids[identityKey]
+}
+
+// rememberObjectID records oid, dropping an arbitrary other identity's once
+// MaxEntries are kept. Called with mu held.
+func (c *Cache) rememberObjectID(identityKey, oid string) {
+	if _, ok := c.oids[identityKey]; !ok && len(c.oids) >= c.opts.MaxEntries {
+		for k := range c.oids {
+			delete(c.oids, k)
+			break
+		}
+	}
+	c.oids[identityKey] = oid
 }
 
 // Len returns the number of cached tokens.

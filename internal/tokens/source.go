@@ -65,8 +65,10 @@ type Identity struct {
 	ClientID string
 	// ResourceID is the ARM ID of a user-assigned managed identity.
 	ResourceID string
-	// ObjectID is the principal's object ID when known (the API does not
-	// carry it; it stays empty unless a later source fills it in).
+	// ObjectID is the principal's object ID when known. The API does not
+	// carry it: the agent's server fills it in from the oid claim of the
+	// identity's tokens (ObjectIDOf, Cache.ObjectID) to answer requests
+	// that name an object_id. It is not part of Key.
 	ObjectID string
 	// TenantID is the Azure AD tenant of a service principal.
 	TenantID string

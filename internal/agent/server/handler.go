@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/podid/podid/internal/tokens"
@@ -45,51 +44,34 @@ func New(opts Options) (http.Handler, error) {
 	return chain(s, withMetrics(opts.Metrics), withLogging(opts.Logger, opts.Now), withRecovery(opts.Logger)), nil
 }
 
-// ServeHTTP routes: /metadata is matched case-insensitively, as IMDS and
-// aad-pod-identity did; the rest of the path exactly.
+// ServeHTTP routes on classifyPath, the one reading of the path.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	if rest, ok := cutPrefixFold(p, "/metadata"); ok {
-		switch {
-		case rest == tokenPath:
-			routeOf(r.Context()).route = "token"
-			s.token(w, r)
-		case rest == "/identity/getplatformmetadata" || rest == "/identity/issuecredential":
-			routeOf(r.Context()).route = "imdsv2"
-			s.refuse(w, r, &Refusal{Status: http.StatusNotFound, Reason: ReasonBlocked, Message: "IMDSv2 is not available on this node"})
-		case strings.HasPrefix(rest, "/identity") && looksLikeTokenPath(rest):
-			routeOf(r.Context()).route = "token"
-			s.refuse(w, r, &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadRequest,
-				Message: "Invalid request: the token path is " + "/metadata" + tokenPath})
-		case rest == "/instance" || strings.HasPrefix(rest, "/instance/"):
-			routeOf(r.Context()).route = "instance"
-			s.passOn(w, r, s.opts.InstanceMetadata)
-		default:
-			routeOf(r.Context()).route = "other"
-			s.passOn(w, r, s.opts.OtherPaths)
-		}
-		return
-	}
-	if p == hostTokenURL {
-		routeOf(r.Context()).route = "host_token"
+	rec := routeOf(r.Context())
+	switch classifyPath(r.URL.EscapedPath()) {
+	case pathToken:
+		rec.route = "token"
+		s.token(w, r)
+	case pathIMDSv2:
+		rec.route = "imdsv2"
+		s.refuse(w, r, &Refusal{Status: http.StatusNotFound, Reason: ReasonBlocked, Message: "IMDSv2 is not available on this node"})
+	case pathIdentity:
+		rec.route = "token"
+		s.refuse(w, r, &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadRequest,
+			Message: "Invalid request: the token path is /metadata" + tokenPath})
+	case pathHostToken:
+		rec.route = "host_token"
 		s.hostToken(w, r)
-		return
+	case pathInstance:
+		rec.route = "instance"
+		s.passOn(w, r, s.opts.InstanceMetadata)
+	case pathNonCanonical:
+		rec.route = "other"
+		s.refuse(w, r, &Refusal{Status: http.StatusBadRequest, Reason: ReasonBadRequest,
+			Message: "Invalid request: the path is not in canonical form (no repeated or trailing slashes, dot segments, backslashes or escapes)"})
+	default:
+		rec.route = "other"
+		s.passOn(w, r, s.opts.OtherPaths)
 	}
-	routeOf(r.Context()).route = "other"
-	s.passOn(w, r, s.opts.OtherPaths)
-}
-
-func cutPrefixFold(p, prefix string) (string, bool) {
-	if len(p) < len(prefix) || !strings.EqualFold(p[:len(prefix)], prefix) {
-		return "", false
-	}
-	rest := p[len(prefix):]
-	return rest, rest == "" || rest[0] == '/'
-}
-
-func looksLikeTokenPath(rest string) bool {
-	i := strings.Index(rest, "oauth2")
-	return i >= 0 && strings.Contains(rest[i:], "token")
 }
 
 // token answers the IMDS token endpoint.
@@ -166,14 +148,17 @@ func (s *server) resolve(ctx context.Context, r *http.Request, wt *waiter) (Call
 }
 
 // obtain selects the identity, waiting while the answer may change, and
-// gets its token.
+// gets its token. A request naming an object_id first learns the object
+// IDs of the pod's identities (objectid.go).
 func (s *server) obtain(ctx context.Context, caller Caller, sel Selector, resource string, wt *waiter) (tokens.Token, Assigned, *Refusal) {
 	for {
 		list, changed := s.opts.Identities.IdentitiesFor(ctx, caller.Pod)
+		list, failed := s.learnObjectIDs(ctx, sel, list, resource)
 		a, ref := selectIdentity(sel, caller.Pod, list)
 		if ref == nil {
 			return s.fetch(ctx, a, resource)
 		}
+		ref = objectIDRefusal(ref, failed)
 		if !ref.Wait || !wt.wait(ctx, changed) {
 			return tokens.Token{}, a, settle(ref, caller, s.opts.Now(), s.opts.NewPodGrace)
 		}

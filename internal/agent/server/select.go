@@ -80,6 +80,8 @@ type Refusal struct {
 func (r *Refusal) RetryAfter() bool { return r.Status == http.StatusServiceUnavailable }
 
 // selectIdentity decides which of a pod's assignments a request names.
+// Selection by object ID sees only the object IDs already filled in
+// (learnObjectIDs).
 //
 // Assignments being removed (Unassigned) are ignored. Several assignments of
 // the same identity (through several bindings) count as one, the Assigned
@@ -105,9 +107,6 @@ func selectIdentity(sel Selector, pod PodRef, list []Assigned) (Assigned, *Refus
 	switch {
 	case len(chosen) == 0:
 		msg := fmt.Sprintf("Identity not found: pod %s has no identity with %s; its identities have client IDs %s", pod, sel, clientIDs(cands))
-		if sel.ObjectID != "" {
-			msg += "; selection by object_id works only for identities whose object ID is known, use client_id or msi_res_id"
-		}
 		return Assigned{}, &Refusal{Status: http.StatusBadRequest, Reason: ReasonIdentityNotFound, Wait: true, Message: msg}
 	case len(chosen) > 1:
 		return Assigned{}, &Refusal{Status: http.StatusBadRequest, Reason: ReasonAmbiguousIdentity,

@@ -54,9 +54,14 @@ func TestSelectIdentity(t *testing.T) {
 		"a client ID the pod does not have is refused like IMDS does": {
 			sel: Selector{ClientID: "99999999-0000-4000-8000-000000000000"}, list: []Assigned{a},
 			wantReason: ReasonIdentityNotFound, wantStatus: http.StatusBadRequest, wantWait: true, wantIn: "Identity not found"},
-		"an object ID no identity carries is refused with advice": {
-			sel: Selector{ObjectID: "abc"}, list: []Assigned{a},
-			wantReason: ReasonIdentityNotFound, wantStatus: http.StatusBadRequest, wantWait: true, wantIn: "use client_id or msi_res_id"},
+		"an identity named by a known object ID is chosen case-insensitively": {
+			sel: Selector{ObjectID: strings.ToUpper(oidB)}, list: []Assigned{withOID(a, oidA), withOID(b, oidB)}, want: "default/b"},
+		"an object ID no identity carries is refused like IMDS does": {
+			sel: Selector{ObjectID: "abc"}, list: []Assigned{withOID(a, oidA)},
+			wantReason: ReasonIdentityNotFound, wantStatus: http.StatusBadRequest, wantWait: true, wantIn: "Identity not found: pod default/app has no identity with object_id abc"},
+		"an identity whose object ID is not known is not chosen by object ID": {
+			sel: Selector{ObjectID: oidA}, list: []Assigned{a},
+			wantReason: ReasonIdentityNotFound, wantStatus: http.StatusBadRequest, wantWait: true, wantIn: "Identity not found"},
 		"a pod without assignments is refused and may wait": {
 			wantReason: ReasonNoIdentity, wantStatus: http.StatusBadRequest, wantWait: true, wantIn: "aadpodidbinding"},
 		"an assignment being removed does not count": {
