@@ -4,7 +4,7 @@ CONTROLLER_TOOLS_VERSION ?= v0.19.0
 TOOLS_DIR ?= $(HOME)/.cache/podid/tools/controller-tools-$(CONTROLLER_TOOLS_VERSION)
 CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen
 
-.PHONY: all build test unit lint generate bins bench clean
+.PHONY: all build test unit lint generate bins bench fuzz clean
 
 all: build
 
@@ -38,6 +38,15 @@ BENCH_COUNT ?= 3
 bench: bins
 	$(GO) test -run '^$$' -bench . -benchtime=1x -count=$(BENCH_COUNT) -timeout 90m ./test/bench/
 	$(GO) test -run '^$$' -bench . ./internal/agent/server/
+
+## fuzz: each fuzz target for FUZZTIME (60s); `make test` runs their seed corpora.
+FUZZTIME ?= 60s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 ## generate: deepcopy and CRDs from api/v1, then the legacy field spellings
 generate: $(CONTROLLER_GEN)
