@@ -51,6 +51,11 @@ type Options struct {
 	IPTablesSyncInterval time.Duration
 
 	Resync time.Duration
+
+	// ClusterWideBindings must equal mic's option of the same name: the
+	// agent honours an assignment only when the binding may serve the
+	// pod's namespace by the same rule mic applies.
+	ClusterWideBindings bool
 }
 
 // NewOptions returns the defaults.
@@ -112,6 +117,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.ManageIPTables, "manage-iptables", o.ManageIPTables, "Install and repair the iptables rules that redirect pods' metadata traffic to the agent. They stay when the agent exits, so pods never reach the node's IMDS while it is down; `nmi cleanup` removes them on uninstall.")
 	fs.StringSliceVar(&o.PodCIDRs, "pod-cidr", o.PodCIDRs, "Pod CIDRs of this node, redirected when the CNI gives no per-pod interfaces (comma-separated).")
 	fs.DurationVar(&o.IPTablesSyncInterval, "iptables-sync-interval", o.IPTablesSyncInterval, "How often the rules are checked and repaired.")
+	fs.BoolVar(&o.ClusterWideBindings, "cluster-wide-bindings", o.ClusterWideBindings, "Set it as on mic: bindings serve pods of every namespace. The agent honours only the assignments mic's rule justifies, so the two must agree.")
 	fs.DurationVar(&o.Resync, "resync", o.Resync, "Informer resync period. 0 disables resyncs; watches deliver every change anyway.")
 }
 

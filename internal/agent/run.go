@@ -55,7 +55,8 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	idx, err := podindex.New(kube, crd, podindex.Options{NodeName: opts.NodeName, Resync: opts.Resync, OnIdentityGone: evict})
+	idx, err := podindex.New(kube, crd, podindex.Options{NodeName: opts.NodeName, Resync: opts.Resync, OnIdentityGone: evict,
+		ClusterWideBindings: opts.ClusterWideBindings, Logger: log})
 	if err != nil {
 		return err
 	}

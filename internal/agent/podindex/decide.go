@@ -54,13 +54,14 @@ func assignedPod(obj any) ([]string, error) {
 	return []string{a.Spec.PodNamespace + "/" + a.Spec.Pod}, nil
 }
 
-// assignedIdentity indexes an AzureAssignedIdentity by its identity's key.
+// assignedIdentity indexes an AzureAssignedIdentity by the namespace/name
+// of the AzureIdentity it names.
 func assignedIdentity(obj any) ([]string, error) {
 	a, ok := obj.(*v1.AzureAssignedIdentity)
 	if !ok || a.Spec.AzureIdentityRef == nil {
 		return nil, nil
 	}
-	return []string{toAssigned(a).Identity.Key()}, nil
+	return []string{a.Spec.AzureIdentityRef.Namespace + "/" + a.Spec.AzureIdentityRef.Name}, nil
 }
 
 // resolveCaller decides which pod the pods sharing one address make.
@@ -117,28 +118,30 @@ func exempted(p *corev1.Pod, exceptions []*v1.AzurePodIdentityException) bool {
 	return false
 }
 
-// toAssigned reads what the agent needs from an AzureAssignedIdentity.
-func toAssigned(a *v1.AzureAssignedIdentity) server.Assigned {
-	out := server.Assigned{Name: a.Namespace + "/" + a.Name, State: a.Status.Status}
-	ref := a.Spec.AzureIdentityRef
-	if ref == nil {
-		return out
+// toAssigned reads what the agent needs from an assignment and the live
+// AzureIdentity id it names: the identity's fields come from id, never from
+// the assignment's copy; the state and resolved token mode from the
+// assignment.
+func toAssigned(a *v1.AzureAssignedIdentity, id *v1.AzureIdentity) server.Assigned {
+	return server.Assigned{Name: a.Namespace + "/" + a.Name, State: a.Status.Status, Identity: toIdentity(a, id)}
+}
+
+// toIdentity is the tokens.Identity of id as assignment a uses it.
+func toIdentity(a *v1.AzureAssignedIdentity, id *v1.AzureIdentity) tokens.Identity {
+	out := tokens.Identity{
+		Name:       id.Namespace + "/" + id.Name,
+		Type:       id.Spec.Type,
+		ClientID:   id.Spec.ClientID,
+		ResourceID: id.Spec.ResourceID,
+		TenantID:   id.Spec.TenantID,
+		Mode:       tokens.Mode(assignedMode(a, id)),
 	}
-	id := tokens.Identity{
-		Name:       ref.Namespace + "/" + ref.Name,
-		Type:       ref.Spec.Type,
-		ClientID:   ref.Spec.ClientID,
-		ResourceID: ref.Spec.ResourceID,
-		TenantID:   ref.Spec.TenantID,
-		Mode:       tokens.Mode(assignedMode(a)),
-	}
-	if s := ref.Spec.ClientPassword; s != nil {
-		id.SecretNamespace, id.SecretName = s.Namespace, s.Name
-		if id.SecretNamespace == "" {
-			id.SecretNamespace = ref.Namespace
+	if s := id.Spec.ClientPassword; s != nil {
+		out.SecretNamespace, out.SecretName = s.Namespace, s.Name
+		if out.SecretNamespace == "" {
+			out.SecretNamespace = id.Namespace
 		}
 	}
-	out.Identity = id
 	return out
 }
 
@@ -147,13 +150,10 @@ func toAssigned(a *v1.AzureAssignedIdentity) server.Assigned {
 // the identity's own valid annotation, or "" when the router must apply the
 // cluster default, through the same v1.ResolveTokenMode the controller
 // uses (the agent's default lives in the router, tokens.RouterOptions).
-func assignedMode(a *v1.AzureAssignedIdentity) string {
+func assignedMode(a *v1.AzureAssignedIdentity, id *v1.AzureIdentity) string {
 	if m, ok := v1.ParseTokenMode(a.Spec.TokenMode); ok && m != "" {
 		return m
 	}
-	if a.Spec.AzureIdentityRef == nil {
-		return ""
-	}
-	m, _ := v1.ParseTokenMode(a.Spec.AzureIdentityRef.Annotations[v1.TokenModeAnnotation])
+	m, _ := v1.ParseTokenMode(id.Annotations[v1.TokenModeAnnotation])
 	return m
 }

@@ -3,7 +3,9 @@ package podindex
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -13,12 +15,22 @@ import (
 	"github.com/podid/podid/internal/agent/server"
 )
 
-// Index answers the token server's questions from three caches.
+// Index answers the token server's questions from five caches.
 type Index struct {
 	pods       cache.Indexer
 	assigned   cache.Indexer
 	exceptions cache.Indexer
+	bindings   cache.Indexer
+	identities cache.Indexer
 	changes    broadcast.Broadcast
+	// clusterWide is the controller's cluster-wide bindings option, for
+	// v1.BindingServes.
+	clusterWide bool
+	log         *slog.Logger
+	// ignored remembers, by assignment namespace/name, the verdict last
+	// logged for an ignored assignment, so each is logged once.
+	ignoredMu sync.Mutex
+	ignored   map[string]verdict
 }
 
 var (
@@ -36,6 +48,9 @@ func assignedIndexers() cache.Indexers {
 func exceptionIndexers() cache.Indexers {
 	return cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
 }
+
+// noIndexers is for caches read by namespace/name only.
+func noIndexers() cache.Indexers { return cache.Indexers{} }
 
 // ResolveCaller implements server.PodResolver.
 func (x *Index) ResolveCaller(_ context.Context, ip netip.Addr) (server.Caller, <-chan struct{}, error) {
@@ -68,8 +83,11 @@ func (x *Index) LookupPod(_ context.Context, ref server.PodRef) (server.Caller, 
 	return toCaller(p, x.exempt(p)), ch, nil
 }
 
-// IdentitiesFor implements server.IdentityLister. Assignments without an
-// identity copy are skipped.
+// IdentitiesFor implements server.IdentityLister. It lists only the
+// assignments the live objects justify (vouch): the identity comes from the
+// live AzureIdentity, and an assignment that is forged or stale is ignored
+// and logged once. The channel is closed at the next change of a pod,
+// assignment, exception, binding or identity.
 func (x *Index) IdentitiesFor(_ context.Context, ref server.PodRef) ([]server.Assigned, <-chan struct{}) {
 	ch := x.changes.Current()
 	objs, err := x.assigned.ByIndex(byPod, ref.String())
@@ -78,11 +96,84 @@ func (x *Index) IdentitiesFor(_ context.Context, ref server.PodRef) ([]server.As
 	}
 	out := make([]server.Assigned, 0, len(objs))
 	for _, o := range objs {
-		if a, ok := o.(*v1.AzureAssignedIdentity); ok && a.Spec.AzureIdentityRef != nil {
-			out = append(out, toAssigned(a))
+		a, ok := o.(*v1.AzureAssignedIdentity)
+		if !ok {
+			continue
+		}
+		got, v := vouch(a, x.liveObjectsOf(a))
+		x.noteVerdict(a.Namespace+"/"+a.Name, v)
+		if v.Reason == "" {
+			out = append(out, got)
 		}
 	}
 	return out, ch
+}
+
+// liveObjectsOf reads from the caches the objects assignment a names.
+func (x *Index) liveObjectsOf(a *v1.AzureAssignedIdentity) liveObjects {
+	live := liveObjects{ClusterWide: x.clusterWide}
+	if p, ok := get[*corev1.Pod](x.pods, a.Spec.PodNamespace+"/"+a.Spec.Pod); ok {
+		live.Pod = p
+	}
+	if r := a.Spec.AzureBindingRef; r != nil {
+		if b, ok := get[*v1.AzureIdentityBinding](x.bindings, r.Namespace+"/"+r.Name); ok {
+			live.Binding = b
+		}
+	}
+	if r := a.Spec.AzureIdentityRef; r != nil {
+		if id, ok := get[*v1.AzureIdentity](x.identities, r.Namespace+"/"+r.Name); ok {
+			live.Identity = id
+		}
+	}
+	return live
+}
+
+// get returns the object of type T stored under key, if any.
+func get[T any](idx cache.Indexer, key string) (T, bool) {
+	var zero T
+	if idx == nil {
+		return zero, false
+	}
+	obj, ok, err := idx.GetByKey(key)
+	if err != nil || !ok {
+		return zero, false
+	}
+	t, ok := obj.(T)
+	return t, ok
+}
+
+// noteVerdict logs an ignored assignment once per verdict, and forgets it
+// once it is honoured again. No identity data is logged.
+func (x *Index) noteVerdict(key string, v verdict) {
+	x.ignoredMu.Lock()
+	defer x.ignoredMu.Unlock()
+	if v.Reason == "" {
+		delete(x.ignored, key)
+		return
+	}
+	if x.ignored[key] == v {
+		return
+	}
+	if x.ignored == nil {
+		x.ignored = map[string]verdict{}
+	}
+	x.ignored[key] = v
+	x.logger().Debug("ignoring an assignment the live objects do not justify",
+		"azureassignedidentity", key, "reason", v.Reason, "message", v.Message)
+}
+
+// forget drops what noteVerdict remembers of a deleted assignment.
+func (x *Index) forget(key string) {
+	x.ignoredMu.Lock()
+	defer x.ignoredMu.Unlock()
+	delete(x.ignored, key)
+}
+
+func (x *Index) logger() *slog.Logger {
+	if x.log == nil {
+		return slog.Default()
+	}
+	return x.log
 }
 
 func (x *Index) exempt(p *corev1.Pod) bool {

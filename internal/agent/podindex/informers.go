@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,10 +27,19 @@ type Options struct {
 	// Resync re-delivers every cached object this often; 0 disables it
 	// (watches deliver every change as it happens).
 	Resync time.Duration
-	// OnIdentityGone is called with an identity's key when the last
-	// assignment of this node naming it is deleted or becomes Unassigned,
-	// so its cached tokens can be evicted. Optional.
+	// OnIdentityGone is called with an identity's key (tokens.Identity.Key)
+	// when the last assignment of this node using it is deleted or becomes
+	// Unassigned, or when its AzureIdentity is edited into another
+	// principal or deleted, so its cached tokens can be evicted. Optional.
 	OnIdentityGone func(identityKey string)
+	// ClusterWideBindings must match the controller's
+	// --cluster-wide-bindings: with it, an assignment from a binding of
+	// another namespace is honoured (v1.BindingServes). False, the
+	// default, honours only bindings of the pod's own namespace.
+	ClusterWideBindings bool
+	// Logger receives a debug record for each ignored assignment; nil uses
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Informers are the watches behind an Index.
@@ -77,13 +87,21 @@ func New(kube kubernetes.Interface, crd rest.Interface, opts Options) (*Informer
 		cache.NewListWatchFromClient(crd, "azurepodidentityexceptions", metav1.NamespaceAll, fields.Everything()),
 		&v1.AzurePodIdentityException{}, opts.Resync, exceptionIndexers())
 
-	x := &Index{pods: pods.GetIndexer(), assigned: assigned.GetIndexer(), exceptions: exceptions.GetIndexer()}
+	bindings := cache.NewSharedIndexInformer(
+		cache.NewListWatchFromClient(crd, "azureidentitybindings", metav1.NamespaceAll, fields.Everything()),
+		&v1.AzureIdentityBinding{}, opts.Resync, noIndexers())
+	identities := cache.NewSharedIndexInformer(
+		cache.NewListWatchFromClient(crd, "azureidentities", metav1.NamespaceAll, fields.Everything()),
+		&v1.AzureIdentity{}, opts.Resync, noIndexers())
+	x := &Index{pods: pods.GetIndexer(), assigned: assigned.GetIndexer(), exceptions: exceptions.GetIndexer(),
+		bindings: bindings.GetIndexer(), identities: identities.GetIndexer(),
+		clusterWide: opts.ClusterWideBindings, log: opts.Logger}
 	notify := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { x.changes.Notify() },
 		UpdateFunc: func(any, any) { x.changes.Notify() },
 		DeleteFunc: func(any) { x.changes.Notify() },
 	}
-	for _, inf := range []cache.SharedIndexInformer{pods, exceptions} {
+	for _, inf := range []cache.SharedIndexInformer{pods, exceptions, bindings} {
 		if _, err := inf.AddEventHandler(notify); err != nil {
 			return nil, fmt.Errorf("watch changes: %w", err)
 		}
@@ -91,24 +109,25 @@ func New(kube kubernetes.Interface, crd rest.Interface, opts Options) (*Informer
 	if _, err := assigned.AddEventHandler(assignmentHandler(x, opts.OnIdentityGone)); err != nil {
 		return nil, fmt.Errorf("watch assignments: %w", err)
 	}
-	return &Informers{Index: x, informers: []cache.SharedIndexInformer{pods, assigned, exceptions}}, nil
+	if _, err := identities.AddEventHandler(identityHandler(x, opts.OnIdentityGone)); err != nil {
+		return nil, fmt.Errorf("watch identities: %w", err)
+	}
+	return &Informers{Index: x, informers: []cache.SharedIndexInformer{pods, assigned, exceptions, bindings, identities}}, nil
 }
 
 // assignmentHandler wakes waiters and reports identities no longer used.
 func assignmentHandler(x *Index, gone func(string)) cache.ResourceEventHandler {
 	check := func(obj any) {
-		if gone == nil {
-			return
-		}
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
 		}
 		a, ok := obj.(*v1.AzureAssignedIdentity)
-		if !ok || a.Spec.AzureIdentityRef == nil {
+		if !ok || gone == nil || a.Spec.AzureIdentityRef == nil {
 			return
 		}
-		key := toAssigned(a).Identity.Key()
-		if !x.identityLive(key) {
+		id := x.identityOf(a)
+		key := toIdentity(a, id).Key()
+		if !x.identityUsed(id, key) {
 			gone(key)
 		}
 	}
@@ -122,20 +141,85 @@ func assignmentHandler(x *Index, gone func(string)) cache.ResourceEventHandler {
 		},
 		DeleteFunc: func(obj any) {
 			x.changes.Notify()
+			if a, ok := deleted[*v1.AzureAssignedIdentity](obj); ok {
+				x.forget(a.Namespace + "/" + a.Name)
+			}
 			check(obj)
 		},
 	}
 }
 
-// identityLive reports whether an assignment not being removed still names
-// the identity.
-func (x *Index) identityLive(key string) bool {
-	objs, err := x.assigned.ByIndex(byIdentity, key)
+// identityHandler wakes waiters and, when an AzureIdentity is edited into
+// another principal or deleted, reports the keys its assignments of this
+// node used, so tokens of its old self are not served from the cache.
+func identityHandler(x *Index, gone func(string)) cache.ResourceEventHandler {
+	report := func(old, cur *v1.AzureIdentity) {
+		if gone == nil || old == nil {
+			return
+		}
+		objs, err := x.assigned.ByIndex(byIdentity, old.Namespace+"/"+old.Name)
+		if err != nil {
+			return
+		}
+		done := map[string]bool{}
+		for _, o := range objs {
+			a, ok := o.(*v1.AzureAssignedIdentity)
+			if !ok {
+				continue
+			}
+			key := toIdentity(a, old).Key()
+			if done[key] || (cur != nil && toIdentity(a, cur).Key() == key) {
+				continue
+			}
+			done[key] = true
+			gone(key)
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { x.changes.Notify() },
+		UpdateFunc: func(oldObj, obj any) {
+			x.changes.Notify()
+			old, _ := oldObj.(*v1.AzureIdentity)
+			cur, _ := obj.(*v1.AzureIdentity)
+			report(old, cur)
+		},
+		DeleteFunc: func(obj any) {
+			x.changes.Notify()
+			old, _ := deleted[*v1.AzureIdentity](obj)
+			report(old, nil)
+		},
+	}
+}
+
+// deleted unwraps the object of a delete event.
+func deleted[T any](obj any) (T, bool) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	t, ok := obj.(T)
+	return t, ok
+}
+
+// identityOf is the live AzureIdentity assignment a names or, when it is
+// gone, the assignment's copy: the identity whose tokens were cached.
+func (x *Index) identityOf(a *v1.AzureAssignedIdentity) *v1.AzureIdentity {
+	ref := a.Spec.AzureIdentityRef
+	if id, ok := get[*v1.AzureIdentity](x.identities, ref.Namespace+"/"+ref.Name); ok {
+		return id
+	}
+	return ref
+}
+
+// identityUsed reports whether an assignment not being removed still uses
+// identity id with this key.
+func (x *Index) identityUsed(id *v1.AzureIdentity, key string) bool {
+	objs, err := x.assigned.ByIndex(byIdentity, id.Namespace+"/"+id.Name)
 	if err != nil {
 		return false
 	}
 	for _, o := range objs {
-		if a, ok := o.(*v1.AzureAssignedIdentity); ok && a.Status.Status != v1.AssignedIDUnassigned {
+		if a, ok := o.(*v1.AzureAssignedIdentity); ok && a.Status.Status != v1.AssignedIDUnassigned &&
+			toIdentity(a, id).Key() == key {
 			return true
 		}
 	}
@@ -166,7 +250,7 @@ func (i *Informers) WaitForSync(ctx context.Context) error {
 		syncs[n] = inf.HasSynced
 	}
 	if !cache.WaitForCacheSync(ctx.Done(), syncs...) {
-		return fmt.Errorf("wait for pod and assignment caches: %w", context.Cause(ctx))
+		return fmt.Errorf("wait for pod, assignment, exception, binding and identity caches: %w", context.Cause(ctx))
 	}
 	return nil
 }

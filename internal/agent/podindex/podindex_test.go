@@ -33,6 +33,11 @@ func pod(name, ip string, mods ...podMod) *corev1.Pod {
 func phase(ph corev1.PodPhase) podMod { return func(p *corev1.Pod) { p.Status.Phase = ph } }
 func hostNet(p *corev1.Pod)           { p.Spec.HostNetwork = true }
 
+// labelled sets the pod's aadpodidbinding label.
+func labelled(selector string) podMod {
+	return func(p *corev1.Pod) { p.Labels[v1.SelectorLabel] = selector }
+}
+
 func exception(ns string, labels map[string]string) *v1.AzurePodIdentityException {
 	return &v1.AzurePodIdentityException{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ex"},
 		Spec: v1.AzurePodIdentityExceptionSpec{PodLabels: labels}}
@@ -43,7 +48,9 @@ func aai(name, podName, identity, state string) *v1.AzureAssignedIdentity {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: map[string]string{v1.NodeNameLabel: "n1"}},
 		Spec: v1.AzureAssignedIdentitySpec{Pod: podName, PodNamespace: "default", NodeName: "n1",
 			AzureIdentityRef: &v1.AzureIdentity{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: identity},
-				Spec: v1.AzureIdentitySpec{ClientID: identity + "-client"}}},
+				Spec: v1.AzureIdentitySpec{ClientID: identity + "-client"}},
+			AzureBindingRef: &v1.AzureIdentityBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: identity + "-binding"},
+				Spec: v1.AzureIdentityBindingSpec{AzureIdentity: identity, Selector: identity + "-selector"}}},
 		Status: v1.AzureAssignedIdentityStatus{Status: state},
 	}
 }
@@ -130,12 +137,16 @@ func TestExempted(t *testing.T) {
 	}
 }
 
-func TestToAssignedReadsTheIdentityCopy(t *testing.T) {
+func TestToAssignedReadsTheLiveIdentity(t *testing.T) {
 	a := aai("x", "app", "id1", v1.AssignedIDAssigned)
-	a.Spec.AzureIdentityRef.Annotations = map[string]string{TokenModeAnnotation: "Federated"}
-	a.Spec.AzureIdentityRef.Spec.Type = v1.ServicePrincipal
-	a.Spec.AzureIdentityRef.Spec.ClientPassword = &corev1.SecretReference{Name: "sp"}
-	got := toAssigned(a)
+	a.Spec.AzureIdentityRef.Spec.ClientID = "forged-client"
+	a.Spec.AzureIdentityRef.Spec.ClientPassword = &corev1.SecretReference{Namespace: "elsewhere", Name: "forged"}
+	live := a.Spec.AzureIdentityRef.DeepCopy()
+	live.Annotations = map[string]string{TokenModeAnnotation: "Federated"}
+	live.Spec.Type = v1.ServicePrincipal
+	live.Spec.ClientID = "id1-client"
+	live.Spec.ClientPassword = &corev1.SecretReference{Name: "sp"}
+	got := toAssigned(a, live)
 	want := server.Assigned{Name: "default/x", State: v1.AssignedIDAssigned, Identity: tokens.Identity{
 		Name: "default/id1", Type: v1.ServicePrincipal, ClientID: "id1-client", Mode: tokens.ModeFederated,
 		SecretNamespace: "default", SecretName: "sp"}}
@@ -193,7 +204,7 @@ func TestAgentObeysTheAssignedTokenMode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tok, err := r.Token(context.Background(), tokens.Request{Identity: toAssigned(a).Identity})
+			tok, err := r.Token(context.Background(), tokens.Request{Identity: toAssigned(a, ref).Identity})
 			if err != nil || tok.AccessToken != tc.want {
 				t.Fatalf("served by %q (%v), want %q", tok.AccessToken, err, tc.want)
 			}
@@ -209,13 +220,17 @@ func newTestIndex(t *testing.T) *Index {
 		pods:       cache.NewIndexer(cache.MetaNamespaceKeyFunc, podIndexers()),
 		assigned:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, assignedIndexers()),
 		exceptions: cache.NewIndexer(cache.MetaNamespaceKeyFunc, exceptionIndexers()),
+		bindings:   cache.NewIndexer(cache.MetaNamespaceKeyFunc, noIndexers()),
+		identities: cache.NewIndexer(cache.MetaNamespaceKeyFunc, noIndexers()),
 	}
 }
 
 func TestIndexAnswersThroughItsIndexes(t *testing.T) {
 	x := newTestIndex(t)
 	ctx := context.Background()
-	_ = x.pods.Add(pod("app", "10.0.0.5"))
+	_ = x.pods.Add(pod("app", "10.0.0.5", labelled("id1-selector")))
+	_ = x.bindings.Add(aai("a1", "app", "id1", "").Spec.AzureBindingRef)
+	_ = x.identities.Add(aai("a1", "app", "id1", "").Spec.AzureIdentityRef)
 	_ = x.pods.Add(pod("sys", "10.0.0.6", func(p *corev1.Pod) { p.Labels["tier"] = "system" }))
 	_ = x.exceptions.Add(exception("default", map[string]string{"tier": "system"}))
 	_ = x.assigned.Add(aai("a1", "app", "id1", v1.AssignedIDAssigned))
@@ -269,7 +284,7 @@ func TestIdentityGoneIsReportedWhenTheLastAssignmentGoes(t *testing.T) {
 	unassigned.Status.Status = v1.AssignedIDUnassigned
 	_ = x.assigned.Update(unassigned)
 	h.OnUpdate(a2, unassigned)
-	if len(gone) != 1 || gone[0] != toAssigned(a2).Identity.Key() {
+	if len(gone) != 1 || gone[0] != toIdentity(a2, a2.Spec.AzureIdentityRef).Key() {
 		t.Fatalf("reported %v, want the identity's key once", gone)
 	}
 }

@@ -150,16 +150,10 @@ func (d *decider) decidePod(p *Pod) {
 	}
 }
 
-// serves reports whether binding b may give its identity to pod p.
+// serves reports whether binding b may give its identity to pod p, by the
+// rule the node agent checks assignments with too (podidv1.BindingServes).
 func (d *decider) serves(b *podidv1.AzureIdentityBinding, p *Pod) bool {
-	if b.Namespace == p.Namespace {
-		return true
-	}
-	if !d.in.ClusterWide {
-		return false
-	}
-	id := d.identity(b)
-	return id == nil || id.Annotations[podidv1.BehaviorAnnotation] != podidv1.BehaviorNamespaced
+	return podidv1.BindingServes(b, d.identity(b), p.Namespace, d.in.ClusterWide)
 }
 
 func (d *decider) identity(b *podidv1.AzureIdentityBinding) *podidv1.AzureIdentity {
