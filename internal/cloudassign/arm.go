@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -19,10 +20,18 @@ import (
 // Implementations make exactly one ARM call per method and do not retry:
 // the worker owns retries, back-off and Retry-After.
 type Machines interface {
-	// Identities returns the user-assigned identity IDs on the machine.
-	Identities(ctx context.Context, t Target) ([]string, error)
+	// Identities returns the identities on the machine.
+	Identities(ctx context.Context, t Target) (MachineIdentity, error)
 	// Update adds and removes identities in one PATCH.
 	Update(ctx context.Context, t Target, c Change) error
+}
+
+// MachineIdentity is what a VM or VMSS holds.
+type MachineIdentity struct {
+	// UserAssigned are the user-assigned identities' resource IDs.
+	UserAssigned []string
+	// SystemAssigned is set when the machine has a system-assigned identity.
+	SystemAssigned bool
 }
 
 // CallError is an ARM refusal with what Classify needs.
@@ -53,62 +62,77 @@ func NewARMMachines(cred azcore.TokenCredential, opts arm.ClientOptions) Machine
 	return &armMachines{cred: cred, opts: &opts}
 }
 
-func (m *armMachines) Identities(ctx context.Context, t Target) ([]string, error) {
+func (m *armMachines) Identities(ctx context.Context, t Target) (MachineIdentity, error) {
 	var ident *armcompute.VirtualMachineIdentity
 	var ssIdent *armcompute.VirtualMachineScaleSetIdentity
 	if t.ScaleSet {
 		c, err := armcompute.NewVirtualMachineScaleSetsClient(t.Subscription, m.cred, m.opts)
 		if err != nil {
-			return nil, fmt.Errorf("create VMSS client: %w", err)
+			return MachineIdentity{}, fmt.Errorf("create VMSS client: %w", err)
 		}
 		resp, err := c.Get(ctx, t.ResourceGroup, t.Name, nil)
 		if err != nil {
-			return nil, callError("get VMSS "+t.Name, err)
+			return MachineIdentity{}, callError("get VMSS "+t.Name, err)
 		}
 		ssIdent = resp.Identity
 	} else {
 		c, err := armcompute.NewVirtualMachinesClient(t.Subscription, m.cred, m.opts)
 		if err != nil {
-			return nil, fmt.Errorf("create VM client: %w", err)
+			return MachineIdentity{}, fmt.Errorf("create VM client: %w", err)
 		}
 		resp, err := c.Get(ctx, t.ResourceGroup, t.Name, nil)
 		if err != nil {
-			return nil, callError("get VM "+t.Name, err)
+			return MachineIdentity{}, callError("get VM "+t.Name, err)
 		}
 		ident = resp.Identity
 	}
-	var out []string
+	var out MachineIdentity
+	var typ *armcompute.ResourceIdentityType
 	switch {
 	case ssIdent != nil:
+		typ = ssIdent.Type
 		for id := range ssIdent.UserAssignedIdentities {
-			out = append(out, id)
+			out.UserAssigned = append(out.UserAssigned, id)
 		}
 	case ident != nil:
+		typ = ident.Type
 		for id := range ident.UserAssignedIdentities {
-			out = append(out, id)
+			out.UserAssigned = append(out.UserAssigned, id)
 		}
 	}
+	out.SystemAssigned = typ != nil && strings.Contains(strings.ToLower(string(*typ)), "systemassigned")
 	return out, nil
+}
+
+// userAssignedPatch is the userAssignedIdentities map of a PATCH: an empty
+// object adds, a JSON null (a nil value in the SDK) removes. With no
+// user-assigned identity left the map is left out: the declared type
+// removes them all, and ARM refuses the map beside type None.
+func userAssignedPatch[V any](ch Change, add func() *V) map[string]*V {
+	if ch.UserAssignedAfter == 0 {
+		return nil
+	}
+	users := map[string]*V{}
+	for _, id := range ch.Add {
+		users[id] = add()
+	}
+	for _, id := range ch.Remove {
+		users[id] = nil
+	}
+	return users
 }
 
 func (m *armMachines) Update(ctx context.Context, t Target, ch Change) error {
 	// A JSON null removes an identity; the SDK models that as a nil value.
 	if t.ScaleSet {
-		users := map[string]*armcompute.UserAssignedIdentitiesValue{}
-		for _, id := range ch.Add {
-			users[id] = &armcompute.UserAssignedIdentitiesValue{}
-		}
-		for _, id := range ch.Remove {
-			users[id] = nil
-		}
 		c, err := armcompute.NewVirtualMachineScaleSetsClient(t.Subscription, m.cred, m.opts)
 		if err != nil {
 			return fmt.Errorf("create VMSS client: %w", err)
 		}
 		poller, err := c.BeginUpdate(ctx, t.ResourceGroup, t.Name, armcompute.VirtualMachineScaleSetUpdate{
 			Identity: &armcompute.VirtualMachineScaleSetIdentity{
-				Type:                   to.Ptr(armcompute.ResourceIdentityTypeUserAssigned),
-				UserAssignedIdentities: users,
+				Type:                   to.Ptr(armcompute.ResourceIdentityType(ch.IdentityType())),
+				UserAssignedIdentities: userAssignedPatch(ch, newUserValue),
 			},
 		}, nil)
 		if err != nil {
@@ -119,21 +143,14 @@ func (m *armMachines) Update(ctx context.Context, t Target, ch Change) error {
 		}
 		return nil
 	}
-	users := map[string]*armcompute.UserAssignedIdentitiesValue{}
-	for _, id := range ch.Add {
-		users[id] = &armcompute.UserAssignedIdentitiesValue{}
-	}
-	for _, id := range ch.Remove {
-		users[id] = nil
-	}
 	c, err := armcompute.NewVirtualMachinesClient(t.Subscription, m.cred, m.opts)
 	if err != nil {
 		return fmt.Errorf("create VM client: %w", err)
 	}
 	poller, err := c.BeginUpdate(ctx, t.ResourceGroup, t.Name, armcompute.VirtualMachineUpdate{
 		Identity: &armcompute.VirtualMachineIdentity{
-			Type:                   to.Ptr(armcompute.ResourceIdentityTypeUserAssigned),
-			UserAssignedIdentities: users,
+			Type:                   to.Ptr(armcompute.ResourceIdentityType(ch.IdentityType())),
+			UserAssignedIdentities: userAssignedPatch(ch, newUserValue),
 		},
 	}, nil)
 	if err != nil {
@@ -143,6 +160,10 @@ func (m *armMachines) Update(ctx context.Context, t Target, ch Change) error {
 		return callError("update VM "+t.Name, err)
 	}
 	return nil
+}
+
+func newUserValue() *armcompute.UserAssignedIdentitiesValue {
+	return &armcompute.UserAssignedIdentitiesValue{}
 }
 
 // callError extracts status, code, message and Retry-After from an SDK error.

@@ -35,6 +35,37 @@ type Plan struct {
 // Change is one PATCH of a machine's identities.
 type Change struct {
 	Add, Remove []string
+	// SystemAssigned is set when the machine has a system-assigned
+	// identity, which the PATCH must declare to keep.
+	SystemAssigned bool
+	// UserAssignedAfter is how many user-assigned identities the machine
+	// holds once the PATCH is applied.
+	UserAssignedAfter int
+}
+
+// Identity types a PATCH declares (ARM's ResourceIdentityType values).
+const (
+	TypeNone          = "None"
+	TypeSystem        = "SystemAssigned"
+	TypeUser          = "UserAssigned"
+	TypeSystemAndUser = "SystemAssigned, UserAssigned"
+)
+
+// IdentityType is the type a PATCH must declare so that ARM keeps what
+// the machine has: declaring UserAssigned alone on a machine with a
+// system-assigned identity removes that identity (aad-pod-identity shipped
+// this bug and then fixed it), and UserAssigned with no user-assigned
+// identity left is refused.
+func (c Change) IdentityType() string {
+	switch {
+	case c.SystemAssigned && c.UserAssignedAfter > 0:
+		return TypeSystemAndUser
+	case c.SystemAssigned:
+		return TypeSystem
+	case c.UserAssignedAfter > 0:
+		return TypeUser
+	}
+	return TypeNone
 }
 
 // Empty reports whether nothing needs to be written.

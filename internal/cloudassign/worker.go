@@ -163,8 +163,11 @@ func (w *Worker) burst(ctx context.Context) time.Duration {
 	if err != nil {
 		return w.fail()
 	}
+	var system bool
 	current, err := w.call(ctx, "get", func(ctx context.Context) ([]string, error) {
-		return w.o.Machines.Identities(ctx, w.o.Target)
+		mi, err := w.o.Machines.Identities(ctx, w.o.Target)
+		system = mi.SystemAssigned
+		return mi.UserAssigned, err
 	})
 	if err != nil {
 		return w.blocked(ctx, state, nil, err)
@@ -173,7 +176,8 @@ func (w *Worker) burst(ctx context.Context) time.Duration {
 	w.forgetRefusals(state)
 	plan := MakePlan(PlanInput{Current: current, Wanted: state.Wanted, Releasing: state.Releasing, Immutable: w.o.Immutable, Refused: w.refusedIDs()})
 	for _, req := range plan.Requests {
-		applied, err := w.apply(ctx, req)
+		req.SystemAssigned = system
+		applied, err := w.apply(ctx, req, on)
 		for _, id := range applied.Add {
 			on[strings.ToLower(id)] = id
 			delete(w.refused, strings.ToLower(id))
@@ -193,9 +197,12 @@ func (w *Worker) burst(ctx context.Context) time.Duration {
 }
 
 // apply sends one request, dropping refused identities and retrying the
-// rest at once, so one bad identity never blocks the others.
-func (w *Worker) apply(ctx context.Context, req Change) (Change, error) {
+// rest at once, so one bad identity never blocks the others. on holds the
+// user-assigned identities on the machine before the request, keyed in
+// lower case.
+func (w *Worker) apply(ctx context.Context, req Change, on map[string]string) (Change, error) {
 	for len(req.Add)+len(req.Remove) > 0 {
+		req.UserAssignedAfter = countAfter(on, req)
 		_, err := w.call(ctx, "update", func(ctx context.Context) ([]string, error) {
 			return nil, w.o.Machines.Update(ctx, w.o.Target, req)
 		})
@@ -334,4 +341,20 @@ func without(ids []string, drop map[string]string) []string {
 		}
 	}
 	return out
+}
+
+// countAfter is how many user-assigned identities the machine holds once
+// the change is applied.
+func countAfter(on map[string]string, c Change) int {
+	after := make(map[string]bool, len(on)+len(c.Add))
+	for k := range on {
+		after[k] = true
+	}
+	for _, id := range c.Add {
+		after[strings.ToLower(id)] = true
+	}
+	for _, id := range c.Remove {
+		delete(after, strings.ToLower(id))
+	}
+	return len(after)
 }
