@@ -41,6 +41,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// AdminToken is the bearer token the admin API requires; empty makes a
+	// random one. With a StateDir it is written to StateDir/admin-token.
+	AdminToken string
 }
 
 // Cloud is a running embedded cloud. Close stops every listener.
@@ -52,6 +55,8 @@ type Cloud struct {
 	store   *store
 	faults  *faults.Injector
 	metrics *metrics
+	// adminToken is what requireAdmin checks.
+	adminToken string
 
 	httpsLn  net.Listener
 	https    *http.Server
@@ -92,6 +97,14 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 	host, _, err := net.SplitHostPort(opts.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("parse listen address %q: %w", opts.Listen, err)
+	}
+	if c.adminToken, err = newAdminToken(opts.AdminToken); err != nil {
+		return nil, err
+	}
+	if opts.StateDir != "" {
+		if err := writeAdminToken(opts.StateDir, c.adminToken); err != nil {
+			return nil, err
+		}
 	}
 	if c.pki, err = loadPKI(opts.StateDir, opts.SigningKey, []string{host, opts.IMDSHost}); err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ func (c *Cloud) rootHandler() http.Handler {
 	admin.HandleFunc("GET /admin/instances", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, c.Instances()) })
 	admin.HandleFunc("GET /admin/vaults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, c.VaultURLs()) })
 	c.adminAccessHandlers(admin)
+	adminH := c.requireAdmin(admin)
 	metricsH := c.metrics.handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
@@ -28,7 +29,7 @@ func (c *Cloud) rootHandler() http.Handler {
 		case p == "/metrics":
 			metricsH.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/admin/"):
-			admin.ServeHTTP(w, r)
+			adminH.ServeHTTP(w, r)
 		case isARMPath(p):
 			arm.ServeHTTP(w, r)
 		default:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -53,7 +54,9 @@ func TestFaultInjection(t *testing.T) {
 
 	// Through the admin endpoint: the next two IMDS token calls get 429 with Retry-After.
 	rule := `{"match":"^imds GET /metadata/identity/oauth2/token$","times":2,"status":429,"retryAfter":3}`
-	resp, err := env.HTTPClient.Post(env.URL+"/admin/faults", "application/json", strings.NewReader(rule))
+	req, _ := http.NewRequest(http.MethodPost, env.URL+"/admin/faults", strings.NewReader(rule))
+	req.Header.Set("Authorization", "Bearer "+env.Cloud.AdminToken())
+	resp, err := env.HTTPClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +107,9 @@ func TestFaultInjection(t *testing.T) {
 func TestHealthMetricsAndInstances(t *testing.T) {
 	env := startWorld(t)
 	body := func(path string) string {
-		resp, err := env.HTTPClient.Get(env.URL + path)
+		req, _ := http.NewRequest(http.MethodGet, env.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+env.Cloud.AdminToken())
+		resp, err := env.HTTPClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,4 +163,47 @@ func BenchmarkStart(b *testing.B) {
 			start(b, dir)
 		}
 	})
+}
+
+// TestAdminAPIRequiresTheToken: the admin API grants roles and reads the
+// whole state, so a local process without the token file gets nothing.
+func TestAdminAPIRequiresTheToken(t *testing.T) {
+	env := cloudtest.StartWith(t, nil, cloudtest.Options{StateDir: t.TempDir()})
+	file, err := os.ReadFile(env.Cloud.AdminTokenPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := os.Stat(env.Cloud.AdminTokenPath()); info.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token file mode %v, want 0600", info.Mode().Perm())
+	}
+	for name, tc := range map[string]struct {
+		auth string
+		want int
+	}{
+		"no credential":            {"", http.StatusUnauthorized},
+		"a wrong token":            {"Bearer " + strings.Repeat("0", 64), http.StatusUnauthorized},
+		"the token, not as Bearer": {strings.TrimSpace(string(file)), http.StatusUnauthorized},
+		"the token from the file":  {"Bearer " + strings.TrimSpace(string(file)), http.StatusOK},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, path := range []string{"/admin/state", "/admin/instances"} {
+				req, _ := http.NewRequest(http.MethodGet, env.URL+path, nil)
+				if tc.auth != "" {
+					req.Header.Set("Authorization", tc.auth)
+				}
+				resp, err := env.HTTPClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != tc.want {
+					t.Fatalf("%s: %d, want %d: %s", path, resp.StatusCode, tc.want, b)
+				}
+				if tc.want == http.StatusUnauthorized && !strings.Contains(string(b), env.Cloud.AdminTokenPath()) {
+					t.Fatalf("%s: the refusal does not say where the token is: %s", path, b)
+				}
+			}
+		})
+	}
 }

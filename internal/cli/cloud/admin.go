@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -26,9 +27,10 @@ import (
 // (--state-dir) or one started with podid cloud serve (--cloud-url and
 // --cloud-ca).
 type TargetOptions struct {
-	StateDir string
-	CloudURL string
-	CloudCA  string
+	StateDir        string
+	CloudURL        string
+	CloudCA         string
+	CloudAdminToken string
 }
 
 // AddFlags binds the options to fs.
@@ -36,6 +38,7 @@ func (o *TargetOptions) AddFlags(fs *pflag.FlagSet) {
 	cliup.AddStateDirFlag(fs, &o.StateDir)
 	fs.StringVar(&o.CloudURL, "cloud-url", o.CloudURL, "Base URL of an embedded cloud started with podid cloud serve; overrides --state-dir.")
 	fs.StringVar(&o.CloudCA, "cloud-ca", o.CloudCA, "CA bundle of --cloud-url (ca.pem in its --data-dir).")
+	fs.StringVar(&o.CloudAdminToken, "cloud-admin-token", o.CloudAdminToken, "File holding the admin token of --cloud-url; empty reads admin-token beside --cloud-ca.")
 }
 
 // adminTimeout bounds one admin request.
@@ -43,12 +46,13 @@ const adminTimeout = 10 * time.Second
 
 // admin talks to the embedded cloud's /admin endpoints.
 type admin struct {
-	base string
-	hc   *http.Client
+	base  string
+	token string
+	hc    *http.Client
 }
 
 func newAdmin(o TargetOptions) (*admin, error) {
-	url, ca := o.CloudURL, o.CloudCA
+	url, ca, tokenFile := o.CloudURL, o.CloudCA, o.CloudAdminToken
 	if url == "" {
 		rec, err := runstate.Read(plan.RecordFile(o.StateDir))
 		if err != nil || !runstate.Alive(rec.Supervisor) || !rec.Ready {
@@ -67,8 +71,16 @@ func newAdmin(o TargetOptions) (*admin, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("cloud CA %s holds no PEM certificate", ca)
 	}
+	if tokenFile == "" {
+		tokenFile = filepath.Join(filepath.Dir(ca), "admin-token")
+	}
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("read the cloud's admin token (--cloud-admin-token): %w", err)
+	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-	return &admin{base: strings.TrimRight(url, "/"), hc: &http.Client{Transport: tr, Timeout: adminTimeout}}, nil
+	return &admin{base: strings.TrimRight(url, "/"), token: strings.TrimSpace(string(token)),
+		hc: &http.Client{Transport: tr, Timeout: adminTimeout}}, nil
 }
 
 // connect finds the cloud and reads its state, to resolve names.
@@ -107,6 +119,7 @@ func (a *admin) do(ctx context.Context, method, path string, body, out any) erro
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+a.token)
 	resp, err := a.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)

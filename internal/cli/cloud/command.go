@@ -105,5 +105,9 @@ func printEndpoints(out io.Writer, c *embedded.Cloud) {
 	}
 	p("  health         %s/healthz  %s/readyz", c.URL(), c.URL())
 	p("  metrics        %s/metrics", c.URL())
-	p("  faults admin   %s/admin/faults", c.URL())
+	if tf := c.AdminTokenPath(); tf != "" {
+		p("  admin API      %s/admin/ (Authorization: Bearer $(cat %s))", c.URL(), tf)
+	} else {
+		p("  admin API      %s/admin/ (token: none written, no --data-dir)", c.URL())
+	}
 }

@@ -46,7 +46,7 @@ func TestServePrintsEndpointsAndStops(t *testing.T) {
 	go func() { done <- cmd.Execute() }()
 
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(out.String(), "faults admin") {
+	for !strings.Contains(out.String(), "admin API") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no endpoints printed; stdout %q stderr %q", out.String(), errOut.String())
 		}
@@ -63,6 +63,8 @@ func TestServePrintsEndpointsAndStops(t *testing.T) {
 		"IMDS           aks-system-12583646-vmss_0",
 		"IMDS           aks-system-12583646-vmss_1",
 		"Key Vault      kv-westus2-aks",
+		"admin API      ",
+		"Authorization: Bearer $(cat " + filepath.Join(dir, "admin-token") + ")",
 	} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("output lacks %q:\n%s", want, text)
