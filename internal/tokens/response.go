@@ -9,10 +9,32 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxBody bounds what is read from a token endpoint.
 const maxBody = 1 << 20
+
+// Bounds of the upstream error text that reaches logs and pods' answers:
+// an AADSTS description with its trace and correlation IDs fits easily; a
+// misbehaving upstream's megabyte does not travel further.
+const (
+	maxCode        = 64
+	maxDescription = 2048
+)
+
+// truncate cuts s to at most n bytes on a rune boundary, saying how much
+// was cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("… (%d more bytes)", len(s)-cut)
+}
 
 // tokenResponse is the union of the IMDS and AAD v2 token bodies. IMDS
 // sends every value as a string, AAD numbers; flexInt takes both.
@@ -63,10 +85,11 @@ func readToken(resp *http.Response, now time.Time, clientID, resource string) (T
 	var tr tokenResponse
 	jsonErr := json.Unmarshal(b, &tr)
 	if resp.StatusCode != http.StatusOK {
-		e := &Error{Status: resp.StatusCode, Code: tr.Error, Description: tr.ErrorDescription}
+		e := &Error{Status: resp.StatusCode, Code: truncate(tr.Error, maxCode), Description: tr.ErrorDescription}
 		if jsonErr != nil || e.Code == "" {
 			e.Description = strings.TrimSpace(string(b))
 		}
+		e.Description = truncate(e.Description, maxDescription)
 		return Token{}, e
 	}
 	if jsonErr != nil {

@@ -11,12 +11,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	v1 "github.com/podid/podid/api/v1"
 )
@@ -250,4 +253,28 @@ func verifyAssertion(jwt string, cert *x509.Certificate, aud string) string {
 		return "AADSTS700024: bad claims " + string(raw)
 	}
 	return ""
+}
+
+// TestUpstreamErrorTextIsBounded: what an upstream says in refusing a token
+// reaches logs and pods' answers, so a huge body is cut to a bound.
+func TestUpstreamErrorTextIsBounded(t *testing.T) {
+	for name, body := range map[string]string{
+		"a JSON error with a huge description": `{"error":"invalid_client","error_description":"` + strings.Repeat("é", 1<<19) + `"}`,
+		"a huge non-JSON body":                 strings.Repeat("x", 1<<20),
+	} {
+		t.Run(name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: http.StatusBadRequest, Body: io.NopCloser(strings.NewReader(body))}
+			_, err := readToken(resp, time.Now(), "client", "https://vault.azure.net")
+			var te *Error
+			if !errors.As(err, &te) {
+				t.Fatalf("err = %v, want an *Error", err)
+			}
+			if n := len(err.Error()); n > maxDescription+maxCode+200 {
+				t.Fatalf("error text is %d bytes long", n)
+			}
+			if !utf8.ValidString(te.Description) || !strings.Contains(te.Description, "more bytes)") {
+				t.Fatalf("description %q… is not cut cleanly", te.Description[:40])
+			}
+		})
+	}
 }
