@@ -46,6 +46,10 @@ type Options struct {
 	CacheSize     int
 	RefreshBefore time.Duration
 
+	PodRate     float64
+	PodBurst    int
+	PodInFlight int
+
 	ManageIPTables       bool
 	PodCIDRs             []string
 	IPTablesSyncInterval time.Duration
@@ -78,6 +82,9 @@ func NewOptions() *Options {
 		ServiceAccountName:      envOr("SERVICE_ACCOUNT_NAME", "podid-nmi"),
 		TokenTimeout:            server.DefaultTokenTimeout,
 		CacheSize:               tokens.DefaultCacheEntries,
+		PodRate:                 server.DefaultPodRate,
+		PodBurst:                server.DefaultPodBurst,
+		PodInFlight:             server.DefaultPodInFlight,
 		RefreshBefore:           tokens.DefaultRefreshBefore,
 		ManageIPTables:          true,
 		IPTablesSyncInterval:    time.Minute,
@@ -114,6 +121,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.TokenTimeout, "token-timeout", o.TokenTimeout, "Longest time one upstream token call (IMDS or Azure AD) may take.")
 	fs.IntVar(&o.CacheSize, "token-cache-size", o.CacheSize, "Most tokens kept (identities × resources), least recently used evicted first. 0 disables caching.")
 	fs.DurationVar(&o.RefreshBefore, "token-refresh-before", o.RefreshBefore, "Renew a cached token once less than this is left (or half its lifetime, if shorter). Keep it above 5m: SDKs discard tokens with less left.")
+	fs.Float64Var(&o.PodRate, "pod-request-rate", o.PodRate, "Token requests per second one pod may make on average; more get 429 with Retry-After. 0 disables the limit.")
+	fs.IntVar(&o.PodBurst, "pod-request-burst", o.PodBurst, "Token requests one pod may make at once above --pod-request-rate.")
+	fs.IntVar(&o.PodInFlight, "pod-max-in-flight", o.PodInFlight, "Token requests of one pod that may be in progress at once (waiting for an assignment or Azure AD); more get 429. 0 disables the cap.")
 	fs.BoolVar(&o.ManageIPTables, "manage-iptables", o.ManageIPTables, "Install and repair the iptables rules that redirect pods' metadata traffic to the agent. They stay when the agent exits, so pods never reach the node's IMDS while it is down; `nmi cleanup` removes them on uninstall.")
 	fs.StringSliceVar(&o.PodCIDRs, "pod-cidr", o.PodCIDRs, "Pod CIDRs of this node, redirected when the CNI gives no per-pod interfaces (comma-separated).")
 	fs.DurationVar(&o.IPTablesSyncInterval, "iptables-sync-interval", o.IPTablesSyncInterval, "How often the rules are checked and repaired.")
@@ -135,6 +145,12 @@ func (o *Options) Validate() error {
 	}
 	if u, err := url.Parse(o.NodeIMDSURL); err != nil || u.Host == "" {
 		errs = append(errs, fmt.Errorf("--node-imds-url %q is not a URL", o.NodeIMDSURL))
+	}
+	if o.PodRate < 0 || o.PodBurst < 0 || o.PodInFlight < 0 {
+		errs = append(errs, errors.New("--pod-request-rate, --pod-request-burst and --pod-max-in-flight must not be negative"))
+	}
+	if o.PodRate > 0 && o.PodBurst < 1 {
+		errs = append(errs, errors.New("--pod-request-burst must be at least 1 when --pod-request-rate is set"))
 	}
 	if o.AssignmentWait < 0 || o.NewPodGrace < 0 || o.TokenTimeout <= 0 || o.RefreshBefore < 0 || o.CacheSize < 0 || o.Resync < 0 {
 		errs = append(errs, errors.New("durations and sizes must not be negative, and --token-timeout must be positive"))

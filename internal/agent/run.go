@@ -66,6 +66,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 		InstanceMetadata: policy(!opts.BlockInstanceMetadata), OtherPaths: policy(opts.ProxyOtherPaths),
 		AssignmentWait: opts.AssignmentWait, RetryAfter: opts.RetryAfter, NewPodGrace: opts.NewPodGrace,
 		TokenTimeout: opts.TokenTimeout, Logger: log, Metrics: metrics,
+		PodLimits: server.PodLimits{Rate: opts.PodRate, Burst: opts.PodBurst, InFlight: opts.PodInFlight},
 	})
 	if err != nil {
 		return err

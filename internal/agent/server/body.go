@@ -39,6 +39,8 @@ func errorCode(status int) string {
 		return "not_found"
 	case http.StatusServiceUnavailable:
 		return "temporarily_unavailable"
+	case http.StatusTooManyRequests:
+		return "too_many_requests"
 	default:
 		return "unknown"
 	}

@@ -20,8 +20,9 @@ const (
 )
 
 type server struct {
-	opts  Options
-	proxy *httputil.ReverseProxy
+	opts   Options
+	proxy  *httputil.ReverseProxy
+	limits *podLimiter
 }
 
 // New returns the agent's IMDS-compatible handler, wrapped in the logging
@@ -30,7 +31,7 @@ func New(opts Options) (http.Handler, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, fmt.Errorf("token server options: %w", err)
 	}
-	s := &server{opts: opts}
+	s := &server{opts: opts, limits: newPodLimiter(opts.PodLimits, opts.Now)}
 	if opts.NodeIMDS != nil {
 		target := opts.NodeIMDS
 		s.proxy = &httputil.ReverseProxy{
@@ -93,6 +94,12 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, ref)
 		return
 	}
+	release, ref := s.limits.acquire(caller.Pod)
+	if ref != nil {
+		s.refuse(w, r, ref)
+		return
+	}
+	defer release()
 	if caller.Exempt {
 		routeOf(ctx).reason = ReasonExempt
 		s.forward(w, r)

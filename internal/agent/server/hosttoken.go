@@ -51,6 +51,12 @@ func (s *server) hostToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	release, ref := s.limits.acquire(caller.Pod)
+	if ref != nil {
+		s.refuse(w, r, ref)
+		return
+	}
+	defer release()
 	tok, a, ref := s.obtain(ctx, caller, sel, resource, wt)
 	if ref != nil {
 		s.refuse(w, r, ref)

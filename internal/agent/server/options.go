@@ -66,6 +66,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics records requests; nil records nothing.
 	Metrics *Metrics
+	// PodLimits bound each pod's token requests; the zero value disables
+	// them.
+	PodLimits PodLimits
 }
 
 func (o *Options) defaults() error {
@@ -82,6 +85,9 @@ func (o *Options) defaults() error {
 		if p != Block && p != Proxy {
 			return fmt.Errorf("path policy %q: want %q or %q", p, Block, Proxy)
 		}
+	}
+	if o.PodLimits.Rate < 0 || o.PodLimits.Burst < 0 || o.PodLimits.InFlight < 0 {
+		return errors.New("pod limits must not be negative")
 	}
 	if o.AssignmentWait < 0 {
 		return errors.New("assignment wait must not be negative")

@@ -30,6 +30,8 @@ const (
 	ReasonNotLoopback = "NotLoopback"
 	// ReasonBadRequest: a malformed request.
 	ReasonBadRequest = "BadRequest"
+	// ReasonThrottled: the pod exceeded its request rate or in-flight cap.
+	ReasonThrottled = "PodThrottled"
 	// ReasonExempt: an exempt pod's request passed through to the node.
 	ReasonExempt = "ExemptPassThrough"
 )

@@ -77,7 +77,9 @@ type Refusal struct {
 }
 
 // RetryAfter reports whether the answer carries a Retry-After header.
-func (r *Refusal) RetryAfter() bool { return r.Status == http.StatusServiceUnavailable }
+func (r *Refusal) RetryAfter() bool {
+	return r.Status == http.StatusServiceUnavailable || r.Status == http.StatusTooManyRequests
+}
 
 // selectIdentity decides which of a pod's assignments a request names.
 // Selection by object ID sees only the object IDs already filled in
