@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -46,6 +47,8 @@ type Options struct {
 	CacheSize     int
 	RefreshBefore time.Duration
 
+	HostTokenAllow []string
+
 	PodRate     float64
 	PodBurst    int
 	PodInFlight int
@@ -82,6 +85,7 @@ func NewOptions() *Options {
 		ServiceAccountName:      envOr("SERVICE_ACCOUNT_NAME", "podid-nmi"),
 		TokenTimeout:            server.DefaultTokenTimeout,
 		CacheSize:               tokens.DefaultCacheEntries,
+		HostTokenAllow:          slices.Clone(DefaultHostTokenAllow),
 		PodRate:                 server.DefaultPodRate,
 		PodBurst:                server.DefaultPodBurst,
 		PodInFlight:             server.DefaultPodInFlight,
@@ -121,6 +125,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.TokenTimeout, "token-timeout", o.TokenTimeout, "Longest time one upstream token call (IMDS or Azure AD) may take.")
 	fs.IntVar(&o.CacheSize, "token-cache-size", o.CacheSize, "Most tokens kept (identities × resources), least recently used evicted first. 0 disables caching.")
 	fs.DurationVar(&o.RefreshBefore, "token-refresh-before", o.RefreshBefore, "Renew a cached token once less than this is left (or half its lifetime, if shorter). Keep it above 5m: SDKs discard tokens with less left.")
+	fs.StringSliceVar(&o.HostTokenAllow, "host-token-allow", o.HostTokenAllow, "Host components that may call /host/token and name any pod of the node: namespace/serviceaccount of a pod (found through the calling process's cgroup, so the agent needs the host PID namespace), or \"node\" for root processes in no pod. Empty disables /host/token.")
 	fs.Float64Var(&o.PodRate, "pod-request-rate", o.PodRate, "Token requests per second one pod may make on average; more get 429 with Retry-After. 0 disables the limit.")
 	fs.IntVar(&o.PodBurst, "pod-request-burst", o.PodBurst, "Token requests one pod may make at once above --pod-request-rate.")
 	fs.IntVar(&o.PodInFlight, "pod-max-in-flight", o.PodInFlight, "Token requests of one pod that may be in progress at once (waiting for an assignment or Azure AD); more get 429. 0 disables the cap.")
@@ -145,6 +150,11 @@ func (o *Options) Validate() error {
 	}
 	if u, err := url.Parse(o.NodeIMDSURL); err != nil || u.Host == "" {
 		errs = append(errs, fmt.Errorf("--node-imds-url %q is not a URL", o.NodeIMDSURL))
+	}
+	for _, e := range o.HostTokenAllow {
+		if err := validHostCaller(e); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if o.PodRate < 0 || o.PodBurst < 0 || o.PodInFlight < 0 {
 		errs = append(errs, errors.New("--pod-request-rate, --pod-request-burst and --pod-max-in-flight must not be negative"))

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/podid/podid/internal/agent/netrules"
+	"github.com/podid/podid/internal/agent/peer"
 	"github.com/podid/podid/internal/agent/podindex"
 	"github.com/podid/podid/internal/agent/server"
 	"github.com/podid/podid/internal/tokens"
@@ -66,7 +67,8 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 		InstanceMetadata: policy(!opts.BlockInstanceMetadata), OtherPaths: policy(opts.ProxyOtherPaths),
 		AssignmentWait: opts.AssignmentWait, RetryAfter: opts.RetryAfter, NewPodGrace: opts.NewPodGrace,
 		TokenTimeout: opts.TokenTimeout, Logger: log, Metrics: metrics,
-		PodLimits: server.PodLimits{Rate: opts.PodRate, Burst: opts.PodBurst, InFlight: opts.PodInFlight},
+		PodLimits:   server.PodLimits{Rate: opts.PodRate, Burst: opts.PodBurst, InFlight: opts.PodInFlight},
+		HostCallers: newHostCallers(opts.HostTokenAllow, idx.PodByUID),
 	})
 	if err != nil {
 		return err
@@ -283,4 +285,13 @@ func serve(ctx context.Context, log *slog.Logger, servers []*http.Server) error 
 		_ = s.Shutdown(sctx)
 	}
 	return err
+}
+
+// newHostCallers admits /host/token callers by allow list; none disables
+// the endpoint.
+func newHostCallers(allow []string, lookup podLookup) server.HostCallers {
+	if len(allow) == 0 {
+		return nil
+	}
+	return &hostCallers{allow: allow, lookup: lookup, of: peer.Of}
 }

@@ -87,6 +87,7 @@ func startAgent(ctx context.Context, i int, n *corev1.Node, caFile string, mods 
 	// tests show that unknown callers cannot.
 	opts.BlockInstanceMetadata = false
 	opts.ProxyOtherPaths = true
+	opts.HostTokenAllow = []string{"node"} // the tests call /host/token as root node processes
 	// No grace for new pods: an unbound pod gets the final 400 at once
 	// rather than 503s while mic might still catch up.
 	opts.NewPodGrace = 0

@@ -15,6 +15,7 @@ const TokenModeAnnotation = v1.TokenModeAnnotation
 // Index names.
 const (
 	byPodIP    = "podIP"
+	byPodUID   = "podUID"
 	byPod      = "pod"
 	byIdentity = "identity"
 )
@@ -156,4 +157,13 @@ func assignedMode(a *v1.AzureAssignedIdentity, id *v1.AzureIdentity) string {
 	}
 	m, _ := v1.ParseTokenMode(id.Annotations[v1.TokenModeAnnotation])
 	return m
+}
+
+// podUID indexes pods by UID, for /host/token callers found by their cgroup.
+func podUID(obj any) ([]string, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok || p.UID == "" {
+		return nil, nil
+	}
+	return []string{string(p.UID)}, nil
 }

@@ -39,7 +39,7 @@ var (
 )
 
 // Indexers returns the index functions each cache must carry.
-func podIndexers() cache.Indexers { return cache.Indexers{byPodIP: podIPs} }
+func podIndexers() cache.Indexers { return cache.Indexers{byPodIP: podIPs, byPodUID: podUID} }
 
 func assignedIndexers() cache.Indexers {
 	return cache.Indexers{byPod: assignedPod, byIdentity: assignedIdentity}
@@ -81,6 +81,25 @@ func (x *Index) LookupPod(_ context.Context, ref server.PodRef) (server.Caller, 
 		return server.Caller{}, ch, server.ErrUnknownCaller
 	}
 	return toCaller(p, x.exempt(p)), ch, nil
+}
+
+// PodByUID returns the live pod of this node with the UID and its service
+// account.
+func (x *Index) PodByUID(uid string) (pod server.PodRef, serviceAccount string, ok bool) {
+	objs, err := x.pods.ByIndex(byPodUID, uid)
+	if err != nil {
+		return server.PodRef{}, "", false
+	}
+	for _, o := range objs {
+		if p, isPod := o.(*corev1.Pod); isPod && live(p) {
+			sa := p.Spec.ServiceAccountName
+			if sa == "" {
+				sa = "default"
+			}
+			return server.PodRef{Namespace: p.Namespace, Name: p.Name}, sa, true
+		}
+	}
+	return server.PodRef{}, "", false
 }
 
 // IdentitiesFor implements server.IdentityLister. It lists only the

@@ -120,7 +120,7 @@ func TestRefusals(t *testing.T) {
 		"/host/token for a pod not on this node gets 404": {
 			target: "/host/token?resource=r", remote: "127.0.0.1", hdr: map[string]string{"podns": "x", "podname": "y"}, wantStatus: 404},
 	}
-	e := newEnv(t, nil)
+	e := newEnv(t, func(o *Options) { o.HostCallers = allowAllHostCallers })
 	e.cluster.addPod("10.0.0.5", Caller{Pod: appPod}, assigned("a", clientA, resA, v1.AssignedIDAssigned))
 	e.cluster.addPod("10.0.0.9", Caller{Pod: PodRef{Namespace: "kube-system", Name: "hostnet"}, HostNetwork: true})
 	e.cluster.addPod("10.0.0.7", young)
@@ -202,8 +202,15 @@ func TestWaitIsBoundedByTheRequestContext(t *testing.T) {
 	}
 }
 
+// hostCallersFunc adapts a function to HostCallers.
+type hostCallersFunc func(r *http.Request) (string, error)
+
+func (f hostCallersFunc) Allow(r *http.Request) (string, error) { return f(r) }
+
+var allowAllHostCallers = hostCallersFunc(func(*http.Request) (string, error) { return "test", nil })
+
 func TestHostTokenReturnsTheOldShape(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, func(o *Options) { o.HostCallers = allowAllHostCallers })
 	e.cluster.addPod("10.0.0.5", Caller{Pod: appPod}, assigned("a", clientA, resA, v1.AssignedIDAssigned))
 	w := e.do("GET", "/host/token?resource=https%3A%2F%2Fvault.azure.net", "127.0.0.1", map[string]string{"podns": "default", "podname": "app"})
 	if w.Code != 200 {
@@ -249,5 +256,29 @@ func TestPassThroughToNodeIMDS(t *testing.T) {
 	}
 	if e.tokens.calls.Load() != 0 {
 		t.Fatal("pass-through used the token source")
+	}
+}
+
+func TestHostTokenServesOnlyAdmittedCallers(t *testing.T) {
+	refuse := hostCallersFunc(func(*http.Request) (string, error) {
+		return "pod x", errors.New("/host/token refused to pod x: add ns/sa to --host-token-allow")
+	})
+	for name, tc := range map[string]struct {
+		callers HostCallers
+		want    int
+		body    string
+	}{
+		"no allow list: the endpoint is off": {nil, 403, "not enabled on this agent"},
+		"a caller the list does not admit":   {refuse, 403, "add ns/sa to --host-token-allow"},
+		"an admitted caller":                 {allowAllHostCallers, 200, "access_token"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, func(o *Options) { o.HostCallers = tc.callers })
+			e.cluster.addPod("10.0.0.5", Caller{Pod: appPod}, assigned("a", clientA, resA, v1.AssignedIDAssigned))
+			w := e.do("GET", "/host/token/?resource=https%3A%2F%2Fvault.azure.net", "127.0.0.1", map[string]string{"podns": "default", "podname": "app"})
+			if w.Code != tc.want || !strings.Contains(w.Body.String(), tc.body) {
+				t.Fatalf("status %d %s; want %d with %q", w.Code, w.Body, tc.want, tc.body)
+			}
+		})
 	}
 }

@@ -8,9 +8,10 @@ import (
 
 // hostToken serves /host/token for host components (for example a CSI
 // driver acting for a pod): the pod is named by the podns and podname
-// headers, and only loopback callers that are not a pod are served (where
-// pod addresses are loopback addresses too, as on kwok test clusters, a pod
-// could otherwise name any other pod and get its token).
+// headers. Only loopback callers whose address is not a pod's (on kwok
+// test clusters pod addresses are loopback addresses too) and whose process
+// HostCallers admits are served: any hostNetwork pod or node process could
+// otherwise get any pod's token by naming it.
 func (s *server) hostToken(w http.ResponseWriter, r *http.Request) {
 	ip, err := remoteIP(r)
 	if err != nil || !ip.IsLoopback() {
@@ -21,6 +22,15 @@ func (s *server) hostToken(w http.ResponseWriter, r *http.Request) {
 	if c, _, err := s.opts.Pods.ResolveCaller(r.Context(), ip); err == nil && !c.HostNetwork {
 		s.refuse(w, r, &Refusal{Status: http.StatusForbidden, Reason: ReasonNotLoopback,
 			Message: fmt.Sprintf("/host/token is served to host components only, and %s is the address of pod %s", ip, c.Pod)})
+		return
+	}
+	if s.opts.HostCallers == nil {
+		s.refuse(w, r, &Refusal{Status: http.StatusForbidden, Reason: ReasonHostCallerRefused,
+			Message: "/host/token is not enabled on this agent: list the host components that may call it with --host-token-allow"})
+		return
+	}
+	if _, err := s.opts.HostCallers.Allow(r); err != nil {
+		s.refuse(w, r, &Refusal{Status: http.StatusForbidden, Reason: ReasonHostCallerRefused, Message: err.Error()})
 		return
 	}
 	pod := PodRef{Namespace: r.Header.Get("podns"), Name: r.Header.Get("podname")}

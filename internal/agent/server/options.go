@@ -69,6 +69,8 @@ type Options struct {
 	// PodLimits bound each pod's token requests; the zero value disables
 	// them.
 	PodLimits PodLimits
+	// HostCallers admits /host/token callers; nil refuses them all.
+	HostCallers HostCallers
 }
 
 func (o *Options) defaults() error {

@@ -30,6 +30,8 @@ const (
 	ReasonNotLoopback = "NotLoopback"
 	// ReasonBadRequest: a malformed request.
 	ReasonBadRequest = "BadRequest"
+	// ReasonHostCallerRefused: a /host/token caller not on the allow list.
+	ReasonHostCallerRefused = "HostCallerRefused"
 	// ReasonThrottled: the pod exceeded its request rate or in-flight cap.
 	ReasonThrottled = "PodThrottled"
 	// ReasonExempt: an exempt pod's request passed through to the node.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/netip"
 	"time"
 
@@ -68,4 +69,11 @@ type Assigned struct {
 // next change of any assignment of this node, as for PodResolver.
 type IdentityLister interface {
 	IdentitiesFor(ctx context.Context, pod PodRef) ([]Assigned, <-chan struct{})
+}
+
+// HostCallers decides whether the process behind a /host/token request is
+// a host component allowed to name other pods. It returns who the caller
+// is, and an error that says why it is refused and how to allow it.
+type HostCallers interface {
+	Allow(r *http.Request) (who string, err error)
 }
