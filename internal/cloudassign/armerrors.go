@@ -13,7 +13,8 @@ import (
 type Kind int
 
 const (
-	// KindOther is an error the worker retries with back-off.
+	// KindOther is any other refusal by ARM; the worker retries it with
+	// back-off.
 	KindOther Kind = iota
 	// KindThrottled: ARM said 429; wait for Retry-After before any call.
 	KindThrottled
@@ -26,6 +27,9 @@ const (
 	// assignable by the controller, or not existing); drop them and retry
 	// the rest at once.
 	KindIdentityRefused
+	// KindUnreachable: ARM gave no answer (connection refused, timeout);
+	// retry with back-off.
+	KindUnreachable
 )
 
 // Failure is a classified cloud error.
@@ -91,9 +95,9 @@ func Classify(target Target, status int, code, message, retryAfter string) Failu
 			client, action, scope, client, rg)
 	case status >= 500:
 		f.Kind = KindServer
-		f.Message = fmt.Sprintf("Azure answered %d (%s) for %s; podid retries with back-off.", status, code, target.Name)
+		f.Message = fmt.Sprintf("Azure answered %d for %s; podid retries with back-off.", status, target.Name)
 	default:
-		f.Message = fmt.Sprintf("Azure refused the identity update of %s: %d %s: %s", target.Name, status, code, message)
+		f.Message = fmt.Sprintf("Azure refused the identity update of %s (%d): %s", target.Name, status, message)
 	}
 	return f
 }
@@ -121,4 +125,16 @@ func firstOr(list []string, def string) string {
 		return list[0]
 	}
 	return def
+}
+
+// Unreachable is the Failure of a call ARM did not answer.
+func Unreachable(target Target, err error) Failure {
+	return Failure{Kind: KindUnreachable, Message: fmt.Sprintf("Azure could not be reached about %s: %v; podid retries with back-off.", target.Name, err)}
+}
+
+// Unavailable reports whether f means the cloud could not answer
+// (throttling, 5xx, no answer) rather than that it refused: podid retries
+// as is, and nobody needs to act unless it lasts.
+func (f Failure) Unavailable() bool {
+	return f.Kind == KindThrottled || f.Kind == KindServer || f.Kind == KindUnreachable
 }

@@ -9,5 +9,8 @@
 //
 // The decisions (which machine a node is, what to add and remove, what an
 // ARM error means and how to fix it) are pure functions in providerid.go,
-// plan.go and armerrors.go; the worker and the ARM client are thin.
+// plan.go and armerrors.go; the worker and the ARM client are thin. The
+// statuses it writes, and when it may write them, come from package
+// assignstatus; a failed burst is logged once, with the machine and the
+// cause, and every assignment it leaves waiting gets a Warning event.
 package cloudassign

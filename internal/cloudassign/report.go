@@ -8,18 +8,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	podidv1 "github.com/podid/podid/api/v1"
-)
-
-// Condition reasons written by the cloud worker besides ARM error codes.
-const (
-	ReasonOnMachine        = "AssignedToMachine"
-	ReasonCloudUnavailable = "CloudUnavailable"
+	"github.com/podid/podid/internal/assignstatus"
 )
 
 // report writes the burst's outcome into every assignment of the machine:
@@ -49,30 +43,32 @@ func (c *Controller) report(ctx context.Context, t Target, r Report) error {
 	return errors.Join(errs...)
 }
 
-// writeStatus leaves cached, the cache's object, untouched and writes a copy.
+// writeStatus leaves cached, the cache's object, untouched and writes a
+// copy. It writes only statuses the hand-off rule gives the cloud worker
+// (assignstatus.Owner).
 func (c *Controller) writeStatus(ctx context.Context, t Target, cached *podidv1.AzureAssignedIdentity, id string, r Report) error {
-	status := *cached.Status.DeepCopy()
-	// No observedGeneration: every status write bumps an assignment's
-	// generation (see api/v1.AzureAssignedIdentity).
-	cond := metav1.Condition{Type: "Ready", LastTransitionTime: metav1.NewTime(c.Clock.Now())}
-	var warn *Failure
+	if assignstatus.Owner(cached.Status, assignstatus.NeedsCloud(cached)) != assignstatus.CloudWorker {
+		return nil
+	}
+	now := metav1.NewTime(c.Clock.Now())
+	var (
+		status  podidv1.AzureAssignedIdentityStatus
+		changed bool
+		failure *assignstatus.CloudFailure
+	)
 	switch f, refused := r.Refused[id]; {
 	case r.OnMachine[id]:
-		status.Status = podidv1.AssignedIDAssigned
-		cond.Status, cond.Reason = metav1.ConditionTrue, ReasonOnMachine
-		cond.Message = fmt.Sprintf("The identity is on %s %s; the pod gets tokens through the node's IMDS.", kindOf(t), t.Name)
+		status, changed = assignstatus.OnMachine(cached.Status, kindOf(t)+" "+t.Name, now)
 	case refused:
-		warn = &f
+		failure = cloudFailure(f, false)
 	case r.Blocked != nil:
-		warn = r.Blocked
+		failure = cloudFailure(*r.Blocked, !r.MachineRead)
 	default:
 		return nil // not attempted yet
 	}
-	if warn != nil {
-		status.Status = podidv1.AssignedIDCreated
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, reasonOf(warn), warn.Message
+	if failure != nil {
+		status, changed = assignstatus.Failed(cached.Status, *failure, now)
 	}
-	changed := meta.SetStatusCondition(&status.Conditions, cond)
 	if equality.Semantic.DeepEqual(status, cached.Status) {
 		return nil
 	}
@@ -82,15 +78,22 @@ func (c *Controller) writeStatus(ctx context.Context, t Target, cached *podidv1.
 	if err := c.Client.Update(ctx, a); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if warn != nil && changed {
-		c.warn(ctx, a, cond.Reason, cond.Message)
+	if failure != nil && changed {
+		c.warn(ctx, a, failure.EventReason(), failure.Text())
 	}
 	return nil
 }
 
+// cloudFailure is what assignstatus needs to know of f.
+func cloudFailure(f Failure, machineUnknown bool) *assignstatus.CloudFailure {
+	return &assignstatus.CloudFailure{Code: f.Code, Unavailable: f.Unavailable(), Message: f.Message, MachineUnknown: machineUnknown}
+}
+
 // warn puts the failure on the pod and on the identity, where users look.
-// The pod is read for its UID, without which kubectl describe pod does not
-// show the event; a pod that cannot be read still gets it by name.
+// The event reason is ARM's code when there is one (see package
+// assignstatus). The pod is read for its UID, without which kubectl
+// describe pod does not show the event; a pod that cannot be read still
+// gets it by name.
 func (c *Controller) warn(ctx context.Context, a *podidv1.AzureAssignedIdentity, reason, msg string) {
 	pod := &corev1.Pod{}
 	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: a.Spec.PodNamespace, Name: a.Spec.Pod}, pod); err != nil {
@@ -100,13 +103,6 @@ func (c *Controller) warn(ctx context.Context, a *podidv1.AzureAssignedIdentity,
 	if ref := a.Spec.AzureIdentityRef; ref != nil {
 		c.Recorder.Event(&podidv1.AzureIdentity{ObjectMeta: metav1.ObjectMeta{Namespace: ref.Namespace, Name: ref.Name, UID: ref.UID}}, corev1.EventTypeWarning, reason, msg)
 	}
-}
-
-func reasonOf(f *Failure) string {
-	if f.Code != "" {
-		return f.Code
-	}
-	return ReasonCloudUnavailable
 }
 
 func kindOf(t Target) string {

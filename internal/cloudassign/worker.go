@@ -3,10 +3,12 @@ package cloudassign
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // State is what the cluster wants of one machine.
@@ -26,6 +28,10 @@ type Report struct {
 	// Blocked, if set, kept the whole burst from completing; identities not
 	// on the machine wait for it to be fixed.
 	Blocked *Failure
+	// MachineRead is set when the machine was read in this burst, so
+	// OnMachine is what it holds; otherwise OnMachine is empty because
+	// nothing is known.
+	MachineRead bool
 	// Released holds (lower-cased) identity IDs whose releasing assignments
 	// may go: the identity is off the machine, or other pods still need it.
 	Released map[string]bool
@@ -73,6 +79,8 @@ type Worker struct {
 	notBefore time.Time
 	backoff   time.Duration
 	refused   map[string]refusal
+	// failures counts the bursts that failed in a row.
+	failures int
 }
 
 type refusal struct {
@@ -157,11 +165,28 @@ func resetTimer(t clock.Timer, d time.Duration) {
 }
 
 // burst reads the machine, applies the plan and reports; it returns how long
-// to wait before the next unprompted burst.
+// to wait before the next unprompted burst. A failed burst is logged once,
+// here, with the machine and the cause, however many calls it made.
 func (w *Worker) burst(ctx context.Context) time.Duration {
+	next, err := w.try(ctx)
+	logger := log.FromContext(ctx).WithName("cloudassign").WithValues(strings.ToLower(kindOf(w.o.Target)), w.o.Target.ID)
+	if err != nil {
+		w.failures++
+		logger.Error(err, "cloud identity update failed; retrying", "retry", next.String(), "failures", w.failures)
+		return next
+	}
+	if w.failures > 0 {
+		logger.Info("cloud identity update succeeded after failures", "failures", w.failures)
+	}
+	w.failures = 0
+	return next
+}
+
+// try is one burst; err is why it failed.
+func (w *Worker) try(ctx context.Context) (time.Duration, error) {
 	state, err := w.o.Source(ctx, w.o.Target)
 	if err != nil {
-		return w.fail()
+		return w.fail(), fmt.Errorf("read assignments: %w", err)
 	}
 	var system bool
 	current, err := w.call(ctx, "get", func(ctx context.Context) ([]string, error) {
@@ -190,10 +215,10 @@ func (w *Worker) burst(ctx context.Context) time.Duration {
 		}
 	}
 	if err := w.report(ctx, state, on, nil); err != nil {
-		return w.fail()
+		return w.fail(), fmt.Errorf("report: %w", err)
 	}
 	w.backoff = 0
-	return w.nextResync()
+	return w.nextResync(), nil
 }
 
 // apply sends one request, dropping refused identities and retrying the
@@ -237,20 +262,23 @@ func (w *Worker) call(ctx context.Context, op string, fn func(context.Context) (
 	return out, err
 }
 
-// blocked handles an error that stopped the burst.
-func (w *Worker) blocked(ctx context.Context, state State, on map[string]string, err error) time.Duration {
+// blocked handles an error that stopped the burst: every assignment not on
+// the machine is told why, whatever the kind of failure, and the next burst
+// waits for Retry-After or the back-off. on is nil when the machine could
+// not be read. It returns err, with the status writer's own error if any.
+func (w *Worker) blocked(ctx context.Context, state State, on map[string]string, err error) (time.Duration, error) {
 	f, ok := w.classify(err)
 	if !ok {
-		f = Failure{Kind: KindOther, Message: err.Error()}
+		f = Unreachable(w.o.Target, err)
 	}
-	if on != nil || f.Kind == KindForbidden || f.Kind == KindIdentityRefused {
-		_ = w.report(ctx, state, on, &f)
+	if rerr := w.report(ctx, state, on, &f); rerr != nil {
+		err = errors.Join(err, fmt.Errorf("report: %w", rerr))
 	}
 	if f.Kind == KindThrottled {
 		w.notBefore = w.o.Clock.Now().Add(f.RetryAfter)
-		return f.RetryAfter
+		return f.RetryAfter, err
 	}
-	return w.fail()
+	return w.fail(), err
 }
 
 func (w *Worker) classify(err error) (Failure, bool) {
@@ -262,7 +290,7 @@ func (w *Worker) classify(err error) (Failure, bool) {
 }
 
 func (w *Worker) report(ctx context.Context, state State, on map[string]string, blocked *Failure) error {
-	r := Report{OnMachine: map[string]bool{}, Refused: map[string]Failure{}, Blocked: blocked, Released: map[string]bool{}}
+	r := Report{OnMachine: map[string]bool{}, Refused: map[string]Failure{}, Blocked: blocked, Released: map[string]bool{}, MachineRead: on != nil}
 	for k := range on {
 		r.OnMachine[k] = true
 	}

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	podidv1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/assignstatus"
 	"github.com/podid/podid/internal/kubeclient"
 	"github.com/podid/podid/internal/plan"
 )
@@ -58,8 +59,8 @@ func TestReplaySeed004(t *testing.T) {
 	// case), and podid token fails naming both.
 	refused := func(t *testing.T, reason, fix string) {
 		t.Helper()
-		waitFor(t, "assignment of "+pod+" Created with reason "+reason, func(ctx context.Context) error {
-			return assignmentIs(ctx, kube, ns, podName, podidv1.AssignedIDCreated, reason)
+		waitFor(t, "assignment of "+pod+" Created with reason CloudRefused and code "+reason, func(ctx context.Context) error {
+			return assignmentIs(ctx, kube, ns, podName, podidv1.AssignedIDCreated, string(assignstatus.CloudRefused)+"/"+reason)
 		})
 		for _, obj := range []string{podName, plan.DemoIdentity} {
 			waitFor(t, "Warning "+reason+" on "+obj, func(ctx context.Context) error {
@@ -163,6 +164,9 @@ func assignmentIs(ctx context.Context, c client.Client, ns, pod, status, reason 
 			if cond.Type == "Ready" {
 				got = cond.Reason
 			}
+		}
+		if code := assignstatus.CodeOf(a.Status); code != "" {
+			got += "/" + code // the ARM code starts the message
 		}
 		if a.Status.Status != status || (reason != "" && got != reason) {
 			return fmt.Errorf("%s is %s with reason %q", a.Name, a.Status.Status, got)

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	podidv1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/assignstatus"
 	"github.com/podid/podid/internal/controller/assign"
 	"github.com/podid/podid/internal/testenv"
 )
@@ -97,8 +98,8 @@ func TestLabelledPodsGetAssignedIdentitiesInFederatedMode(t *testing.T) {
 		if len(a.Finalizers) != 0 {
 			t.Errorf("%s: finalizers %v on an assignment that needs no cloud clean-up", a.Name, a.Finalizers)
 		}
-		if len(a.Status.Conditions) != 1 || a.Status.Conditions[0].Reason != assign.ReasonAssigned {
-			t.Errorf("%s: conditions %+v, want Ready/%s", a.Name, a.Status.Conditions, assign.ReasonAssigned)
+		if len(a.Status.Conditions) != 1 || a.Status.Conditions[0].Reason != string(assignstatus.Assigned) {
+			t.Errorf("%s: conditions %+v, want Ready/%s", a.Name, a.Status.Conditions, assignstatus.Assigned)
 		}
 	}
 
@@ -182,8 +183,8 @@ func TestNodeModeIdentityWaitsForTheCloud(t *testing.T) {
 		newBinding(ns, "b", "vmss-id", "app"))
 	createPods(ctx, t, ns, testenv.PodSpec{Name: "p", Node: "node-0", Labels: map[string]string{podidv1.SelectorLabel: "app"}})
 	got := waitAssignments(ctx, t, ns, "p-"+ns+"-vmss-id Created")
-	if c := got[0].Status.Conditions; len(c) != 1 || c[0].Reason != assign.ReasonWaitingForCloud {
-		t.Errorf("conditions %+v, want Ready=False/%s", c, assign.ReasonWaitingForCloud)
+	if c := got[0].Status.Conditions; len(c) != 1 || c[0].Reason != string(assignstatus.WaitingForCloudAssignment) {
+		t.Errorf("conditions %+v, want Ready=False/%s", c, assignstatus.WaitingForCloudAssignment)
 	}
 }
 

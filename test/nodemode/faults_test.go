@@ -79,7 +79,7 @@ func TestOneRefusedIdentityDoesNotBlockNineteen(t *testing.T) {
 		}
 		bindIdentity(ctx, t, ns, name, "many")
 		if name == "refused" {
-			want = append(want, "refused Created LinkedAuthorizationFailed")
+			want = append(want, "refused Created CloudRefused")
 		} else {
 			want = append(want, name+" Assigned AssignedToMachine")
 		}
@@ -133,4 +133,44 @@ func TestDriftIsRepairedAndSteadyStateWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitOnPool(ctx, t, pool, identityID(sharedRG, "drift"), true)
+}
+
+// TestServerErrorsAreWarnedAndRetried makes ARM answer the VMSS's GET with
+// 503, then its PATCH with 500. Each shows on the assignment as Created,
+// CloudUnavailable, and in a Warning event on the pod and the AzureIdentity
+// whose reason is ARM's code; once the faults are gone the identity lands
+// and the assignment is Assigned.
+func TestServerErrorsAreWarnedAndRetried(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const pool = 4
+	vmss := "/virtualMachineScaleSets/" + poolName(pool)
+	get, err := azure.Faults().Add(faults.Rule{Match: "^arm GET .*" + vmss + "$", Status: 503})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { azure.Faults().Remove(get) })
+
+	ns := env.NewNamespace(t)
+	bindIdentity(ctx, t, ns, "flaky", "app")
+	runPod(ctx, t, ns, "p", pool, "app")
+	waitStatuses(ctx, t, ns, 30*time.Second, "flaky Created CloudUnavailable")
+	wantEvent(ctx, t, ns, "p", "InternalServerError", "Azure answered 503 for "+poolName(pool))
+	wantEvent(ctx, t, ns, "flaky", "InternalServerError", "Azure answered 503 for "+poolName(pool))
+
+	patch, err := azure.Faults().Add(faults.Rule{Match: "^arm PATCH .*" + vmss + "$", Status: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { azure.Faults().Remove(patch) })
+	azure.Faults().Remove(get)
+	wantEvent(ctx, t, ns, "p", "InternalServerError", "Azure answered 500 for "+poolName(pool))
+	waitStatuses(ctx, t, ns, 30*time.Second, "flaky Created CloudUnavailable")
+	if onPool(pool, identityID(sharedRG, "flaky")) {
+		t.Fatal("the identity reached the VMSS through a PATCH answered 500")
+	}
+
+	azure.Faults().Remove(patch)
+	waitStatuses(ctx, t, ns, 30*time.Second, "flaky Assigned AssignedToMachine")
+	waitOnPool(ctx, t, pool, identityID(sharedRG, "flaky"), true)
 }

@@ -23,7 +23,7 @@ func TestSeed004RoleAssignments(t *testing.T) {
 	runPod(ctx, t, ns, "reader", pool, "kv-reader")
 
 	// Step 7 skipped: no Virtual Machine Contributor on the node resource group.
-	waitStatuses(ctx, t, ns, 30*time.Second, "seed Created AuthorizationFailed")
+	waitStatuses(ctx, t, ns, 30*time.Second, "seed Created CloudRefused")
 	wantEvent(ctx, t, ns, "reader", "AuthorizationFailed",
 		`Microsoft.Compute/virtualMachineScaleSets/read on `+vmssID(pool)+`. Grant it with: az role assignment create --role "Virtual Machine Contributor" --assignee `+micObjectID+` --scope /subscriptions/`+subscriptionID+`/resourceGroups/`+nodeRG)
 
@@ -31,7 +31,7 @@ func TestSeed004RoleAssignments(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Step 3 skipped: no Managed Identity Operator on the identity.
-	waitStatuses(ctx, t, ns, 30*time.Second, "seed Created LinkedAuthorizationFailed")
+	waitStatuses(ctx, t, ns, 30*time.Second, "seed Created CloudRefused")
 	wantEvent(ctx, t, ns, "reader", "LinkedAuthorizationFailed",
 		`az role assignment create --role "Managed Identity Operator" --assignee `+micObjectID)
 	if onPool(pool, identityID(sharedRG, "seed")) {

@@ -15,7 +15,7 @@ const (
 	micObjectID    = "0c6d3d6b-8f3e-4b1f-9a3e-5d2f4c1b7a90"
 	micSecret      = "mic-secret-value"
 	kubeletName    = "nodepool-agentpool"
-	pools          = 4 // one VMSS per test, so tests cannot disturb each other
+	pools          = 5 // one VMSS per test, so tests cannot disturb each other
 )
 
 func poolName(i int) string { return fmt.Sprintf("aks-pool%d-vmss", i) }
@@ -31,10 +31,11 @@ func vmssID(i int) string {
 // manyIdentities is how many identities the isolation test binds to one pod.
 const manyIdentities = 20
 
-// worldYAML builds the cloud: four one-instance node pools sharing a kubelet
+// worldYAML builds the cloud: one-instance node pools sharing a kubelet
 // identity, user identities in a shared group, and mic's service principal.
-// mic may manage pools 1-3 and assign every identity except "refused" and
-// "seed"; pool 0 and the seed identity start with no roles, as in seed 004.
+// mic may manage every pool but pool 0 and assign every identity except
+// "refused" and "seed"; pool 0 and the seed identity start with no roles, as
+// in seed 004.
 func worldYAML() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `tenants:
@@ -77,7 +78,7 @@ func worldYAML() string {
 }
 
 func userIdentities() []string {
-	out := []string{"seed", "throttled", "drift", "refused"}
+	out := []string{"seed", "throttled", "drift", "refused", "flaky"}
 	for i := 0; i < manyIdentities-1; i++ {
 		out = append(out, fmt.Sprintf("many-%02d", i))
 	}

@@ -7,10 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	podidv1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/assignstatus"
 	"github.com/podid/podid/internal/kubeclient"
 )
 
@@ -36,7 +38,9 @@ func explainAssignments(cfg *rest.Config, ns, pod string) string {
 
 // describeAssignments is the explanation for pod ns/pod given every
 // assignment of its namespace: one line per assignment that is not
-// Assigned, with the controller's reason and message (which holds the fix).
+// Assigned, with why and the controller's message (which holds the fix).
+// Why is ARM's error code when the cloud gave one (LinkedAuthorizationFailed,
+// the reason of the Warning events too), else the condition's reason.
 func describeAssignments(items []podidv1.AzureAssignedIdentity, ns, pod string) string {
 	var lines []string
 	found := false
@@ -49,10 +53,12 @@ func describeAssignments(items []podidv1.AzureAssignedIdentity, ns, pod string) 
 			continue
 		}
 		line := fmt.Sprintf("AzureAssignedIdentity %s/%s is %s", a.Namespace, a.Name, orUnset(a.Status.Status))
-		for _, c := range a.Status.Conditions {
-			if c.Type == "Ready" && c.Message != "" {
-				line += " (" + c.Reason + "): " + strings.TrimPrefix(c.Message, c.Reason+": ")
+		if c := meta.FindStatusCondition(a.Status.Conditions, assignstatus.ConditionReady); c != nil && c.Message != "" {
+			why := c.Reason
+			if code := assignstatus.CodeOf(a.Status); code != "" {
+				why = code
 			}
+			line += " (" + why + "): " + strings.TrimPrefix(c.Message, why+": ")
 		}
 		lines = append(lines, line)
 	}

@@ -13,7 +13,7 @@ func TestDescribeAssignments(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "a"},
 		Spec:       podidv1.AzureAssignedIdentitySpec{Pod: "p", PodNamespace: "ns"},
 		Status: podidv1.AzureAssignedIdentityStatus{Status: podidv1.AssignedIDCreated, Conditions: []metav1.Condition{{
-			Type: "Ready", Status: metav1.ConditionFalse, Reason: "LinkedAuthorizationFailed",
+			Type: "Ready", Status: metav1.ConditionFalse, Reason: "CloudRefused",
 			Message: "LinkedAuthorizationFailed: lacks assign/action. Grant it with: az role assignment create --role \"Managed Identity Operator\"",
 		}}},
 	}
@@ -21,13 +21,22 @@ func TestDescribeAssignments(t *testing.T) {
 	assigned.Name, assigned.Status = "b", podidv1.AzureAssignedIdentityStatus{Status: podidv1.AssignedIDAssigned}
 	other := created
 	other.Name, other.Spec.Pod = "c", "q"
+	waiting := created
+	waiting.Name, waiting.Status = "d", podidv1.AzureAssignedIdentityStatus{Status: podidv1.AssignedIDCreated, Conditions: []metav1.Condition{{
+		Type: "Ready", Status: metav1.ConditionFalse, Reason: "CloudUnavailable",
+		Message: "Azure could not be reached about vmss: dial tcp: connection refused; podid retries with back-off.",
+	}}}
 	cases := map[string]struct {
 		items []podidv1.AzureAssignedIdentity
 		want  string
 	}{
-		"a Created assignment gives its reason and fix once": {
+		"a refused assignment gives the ARM code and the fix once": {
 			items: []podidv1.AzureAssignedIdentity{created, assigned, other},
 			want:  `AzureAssignedIdentity ns/a is Created (LinkedAuthorizationFailed): lacks assign/action. Grant it with: az role assignment create --role "Managed Identity Operator"`,
+		},
+		"without an ARM code the condition reason says why": {
+			items: []podidv1.AzureAssignedIdentity{waiting},
+			want:  `AzureAssignedIdentity ns/d is Created (CloudUnavailable): Azure could not be reached about vmss: dial tcp: connection refused; podid retries with back-off.`,
 		},
 		"no assignment of the pod points at the binding": {
 			items: []podidv1.AzureAssignedIdentity{other},

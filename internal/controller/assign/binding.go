@@ -18,8 +18,11 @@ import (
 	podidv1 "github.com/podid/podid/api/v1"
 )
 
-// Binding condition reasons.
+// Binding condition type and reasons (AzureIdentityBinding status; the
+// AzureAssignedIdentity status belongs to package assignstatus).
 const (
+	// conditionBindingReady says whether the binding's identity exists.
+	conditionBindingReady = "Ready"
 	// ReasonBindingReady: the binding names an existing identity.
 	ReasonBindingReady = "IdentityFound"
 )
@@ -35,10 +38,15 @@ type BindingReconciler struct {
 
 var _ reconcile.Reconciler = &BindingReconciler{}
 
-// Setup registers the controller; the indexes come from Reconciler.Setup.
+// Setup registers the indexes it uses, whether or not Reconciler.Setup
+// registered them too, and the controller with the manager.
 func (r *BindingReconciler) Setup(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
+	}
+	// Adding an index only creates the informer; nothing waits on ctx.
+	if err := useIndexes(context.Background(), mgr, bindingIndexes...); err != nil {
+		return err
 	}
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("binding").
@@ -74,7 +82,7 @@ func (r *BindingReconciler) Reconcile(ctx context.Context, req reconcile.Request
 		}
 	}
 	cond := metav1.Condition{
-		Type: ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonBindingReady,
+		Type: conditionBindingReady, Status: metav1.ConditionTrue, Reason: ReasonBindingReady,
 		Message:            fmt.Sprintf("Pods of namespace %s labelled %s=%s get identity %s.", b.Namespace, podidv1.SelectorLabel, b.Spec.Selector, b.Spec.AzureIdentity),
 		ObservedGeneration: b.Generation,
 		LastTransitionTime: metav1.NewTime(r.Clock.Now()),

@@ -2,20 +2,9 @@ package assign
 
 import (
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	podidv1 "github.com/podid/podid/api/v1"
-)
-
-// Condition type and reasons on AzureAssignedIdentity status.
-const (
-	ConditionReady = "Ready"
-	// ReasonAssigned: the pod can get tokens for the identity.
-	ReasonAssigned = "Assigned"
-	// ReasonWaitingForCloud: the identity is being added to the node's VM
-	// or VMSS.
-	ReasonWaitingForCloud = "WaitingForCloudAssignment"
 )
 
 // build returns the AzureAssignedIdentity object for a, as it should be
@@ -71,32 +60,4 @@ func bindingRefCopy(b *podidv1.AzureIdentityBinding) *podidv1.AzureIdentityBindi
 func specOutdated(have, want *podidv1.AzureAssignedIdentity) bool {
 	return !equality.Semantic.DeepEqual(have.Spec, want.Spec) ||
 		have.Labels[podidv1.NodeNameLabel] != want.Labels[podidv1.NodeNameLabel]
-}
-
-// wantStatus returns the status an assignment should have after this
-// reconcile. Without a cloud write it is Assigned at once. With one, this
-// reconciler only starts it at Created; from then on the status belongs to
-// the cloud worker, which alone knows whether the machine has the identity.
-//
-// Its conditions carry no observedGeneration: without a status subresource
-// every status write bumps the generation, so it would always look stale.
-func wantStatus(have podidv1.AzureAssignedIdentityStatus, needsCloud bool, now metav1.Time) podidv1.AzureAssignedIdentityStatus {
-	out := *have.DeepCopy()
-	cond := metav1.Condition{Type: ConditionReady}
-	if needsCloud {
-		if c := meta.FindStatusCondition(have.Conditions, ConditionReady); have.Status != "" && (c == nil || c.Reason != ReasonAssigned) {
-			return out
-		}
-		out.Status = podidv1.AssignedIDCreated
-		cond.Status, cond.Reason = metav1.ConditionFalse, ReasonWaitingForCloud
-		cond.Message = "The identity is being added to the node's VM or VMSS; the pod can get tokens once that is done."
-	} else {
-		out.Status = podidv1.AssignedIDAssigned
-		cond.Status, cond.Reason = metav1.ConditionTrue, ReasonAssigned
-		cond.Message = "The pod can get tokens for this identity; no cloud change is needed in this token mode."
-	}
-	// LastTransitionTime is kept unless the status flips.
-	cond.LastTransitionTime = now
-	meta.SetStatusCondition(&out.Conditions, cond)
-	return out
 }

@@ -3,7 +3,10 @@
 // the AzureAssignedIdentity objects that should exist, plus findings that
 // explain every pod, binding or identity that gets nothing and why. The
 // reconcilers gather the input from informer caches and write the result;
-// every rule lives here, where a table test can reach it.
+// every rule lives here, where a table test can reach it. The status of an
+// AzureAssignedIdentity, and when it passes to the cloud worker, come from
+// package assignstatus. Each reconciler registers the cache indexes it
+// lists by (indexes.go), so either runs without the other.
 //
 // Rules, and where they differ from aad-pod-identity:
 //   - A binding's selector is compared for equality with the pod label

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	podidv1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/assignstatus"
 )
 
 // Reconciler keeps the AzureAssignedIdentity objects of each pod equal to
@@ -47,7 +48,7 @@ type Reconciler struct {
 
 var _ reconcile.Reconciler = &Reconciler{}
 
-// Setup registers the indexes and the controller with the manager.
+// Setup registers the indexes it uses and the controller with the manager.
 func (r *Reconciler) Setup(ctx context.Context, mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
@@ -55,7 +56,7 @@ func (r *Reconciler) Setup(ctx context.Context, mgr ctrl.Manager) error {
 	if r.MaxConcurrentReconciles == 0 {
 		r.MaxConcurrentReconciles = 16
 	}
-	if err := setupIndexes(ctx, mgr); err != nil {
+	if err := useIndexes(ctx, mgr, reconcilerIndexes...); err != nil {
 		return err
 	}
 	err := ctrl.NewControllerManagedBy(mgr).
@@ -124,7 +125,7 @@ func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.Azu
 	want := build(a, a.Identity.TokenMode(r.DefaultTokenMode), needsCloud && r.CloudAssignment)
 	now := metav1.NewTime(r.Clock.Now())
 	if have == nil {
-		want.Status = wantStatus(want.Status, needsCloud, now)
+		want.Status = assignstatus.Initial(want.Status, needsCloud, now)
 		if err := r.Client.Create(ctx, want); err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				return errConflict // the cache is behind; try again
@@ -147,7 +148,9 @@ func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.Azu
 			controllerutil.AddFinalizer(next, podidv1.AssignedIdentityFinalizer)
 		}
 	}
-	next.Status = wantStatus(have.Status, needsCloud, now)
+	// The status is this reconciler's only until the cloud worker takes
+	// it over: see assignstatus.Owner.
+	next.Status = assignstatus.Initial(have.Status, needsCloud, now)
 	if equality.Semantic.DeepEqual(next, have) {
 		return nil
 	}
