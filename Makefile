@@ -12,7 +12,7 @@ all: build
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-## bins: build and cache kube-apiserver, etcd and kwok (minutes cold, instant warm)
+## bins: build and cache kube-apiserver, kube-scheduler, kube-controller-manager, etcd and kwok (minutes cold, instant warm)
 bins:
 	@hack/k8s-bin.sh
 

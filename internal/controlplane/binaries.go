@@ -19,7 +19,8 @@ var buildScript []byte
 // of prebuilt binaries and skips the build.
 const BinDirEnv = "PODID_K8S_BIN"
 
-// EnsureBinaries returns a folder holding kube-apiserver, etcd and kwok,
+// EnsureBinaries returns a folder holding kube-apiserver, kube-scheduler,
+// kube-controller-manager, etcd and kwok,
 // building them from the Go module proxy on first use (minutes cold, a few
 // milliseconds warm). Build progress is copied to progress if not nil.
 func EnsureBinaries(ctx context.Context, progress io.Writer) (string, error) {
@@ -27,7 +28,7 @@ func EnsureBinaries(ctx context.Context, progress io.Writer) (string, error) {
 		return dir, nil
 	}
 	if _, err := exec.LookPath("go"); err != nil {
-		return "", fmt.Errorf("build kube-apiserver, etcd and kwok: the go command is needed once to build them: %w (or set %s to a folder holding them)", err, BinDirEnv)
+		return "", fmt.Errorf("build the control-plane binaries: the go command is needed once to build them: %w (or set %s to a folder holding them)", err, BinDirEnv)
 	}
 	script, err := os.CreateTemp("", "podid-k8s-bin-*.sh")
 	if err != nil {
@@ -47,7 +48,7 @@ func EnsureBinaries(ctx context.Context, progress io.Writer) (string, error) {
 		cmd.Stderr = io.MultiWriter(&stderr, progress)
 	}
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build kube-apiserver, etcd and kwok: %w\n%s", err, tail(stderr.String(), 20))
+		return "", fmt.Errorf("build the control-plane binaries: %w\n%s", err, tail(stderr.String(), 20))
 	}
 	dir := strings.TrimSpace(stdout.String())
 	if _, err := os.Stat(filepath.Join(dir, "kube-apiserver")); err != nil {

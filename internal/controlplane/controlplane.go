@@ -48,6 +48,10 @@ type Options struct {
 	ExtraAPIServerArgs []string
 	// StartTimeout bounds the whole start; 0 means DefaultStartTimeout.
 	StartTimeout time.Duration
+	// Controllers also runs kube-scheduler and kube-controller-manager
+	// (BinDir must hold them), so Deployments, ReplicaSets, Jobs and
+	// unscheduled pods work as in a real cluster.
+	Controllers bool
 }
 
 // ControlPlane is a running etcd and kube-apiserver.
@@ -66,6 +70,8 @@ type ControlPlane struct {
 	ServiceAccountKeyFile string
 
 	etcd, apiserver *proc.Process
+	// controllers are kube-scheduler and kube-controller-manager, when run.
+	controllers []*proc.Process
 }
 
 // Start runs etcd and kube-apiserver and returns once the apiserver reports
@@ -74,7 +80,11 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, retErr error) {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = DefaultStartTimeout
 	}
-	for _, bin := range []string{"etcd", "kube-apiserver"} {
+	bins := []string{"etcd", "kube-apiserver"}
+	if opts.Controllers {
+		bins = append(bins, ControllerBinaries...)
+	}
+	for _, bin := range bins {
 		if _, err := os.Stat(filepath.Join(opts.BinDir, bin)); err != nil {
 			return nil, fmt.Errorf("find %s in %q: %w (run hack/k8s-bin.sh to build it)", bin, opts.BinDir, err)
 		}
@@ -110,6 +120,11 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, retErr error) {
 	}
 	if err := publishIssuer(ctx, cp.Config); err != nil {
 		return nil, err
+	}
+	if opts.Controllers {
+		if err := cp.startControllers(ctx, opts, keys); err != nil {
+			return nil, err
+		}
 	}
 	return cp, nil
 }
@@ -240,8 +255,15 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, opts Options, keys *
 	return nil
 }
 
-// Stop ends the apiserver, then etcd. It is safe to call more than once.
+// ControllerBinaries are the binaries Options.Controllers needs.
+var ControllerBinaries = []string{"kube-scheduler", "kube-controller-manager"}
+
+// Stop ends the controllers, the apiserver, then etcd. It is safe to call
+// more than once.
 func (cp *ControlPlane) Stop() {
+	for _, p := range cp.controllers {
+		p.Stop(DefaultStopGrace)
+	}
 	if cp.apiserver != nil {
 		cp.apiserver.Stop(DefaultStopGrace)
 	}
@@ -253,7 +275,7 @@ func (cp *ControlPlane) Stop() {
 // PIDs lists the running children, for status output and leak checks.
 func (cp *ControlPlane) PIDs() map[string]int {
 	out := map[string]int{}
-	for _, p := range []*proc.Process{cp.etcd, cp.apiserver} {
+	for _, p := range append([]*proc.Process{cp.etcd, cp.apiserver}, cp.controllers...) {
 		if p != nil {
 			out[p.Name()] = p.PID()
 		}

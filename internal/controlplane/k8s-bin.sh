@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and caches the real control-plane binaries podid runs against:
-# kube-apiserver (k8s.io/kubernetes, staging modules replaced by their
-# published versions), etcd (go.etcd.io/etcd/server/v3/etcdmain) and kwok.
+# kube-apiserver, kube-scheduler and kube-controller-manager
+# (k8s.io/kubernetes, staging modules replaced by their published
+# versions), etcd (go.etcd.io/etcd/server/v3/etcdmain) and kwok.
 # Everything comes from the Go module proxy; nothing prebuilt is downloaded.
 #
 # Prints the bin folder on stdout (progress goes to stderr), so
@@ -9,8 +10,8 @@
 # works. Idempotent; a warm run only checks that the binaries exist. Safe to
 # run twice at once: builds happen under a flock and land by rename.
 #
-# Extra components can be named as arguments: kube-controller-manager,
-# kube-scheduler, kubectl (default: kube-apiserver etcd kwok).
+# Components can be named as arguments (default: kube-apiserver
+# kube-scheduler kube-controller-manager etcd kwok; kubectl on request).
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.34.2}"
@@ -23,7 +24,7 @@ root="$cache_root/k8s-bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION
 bin="$root/bin"
 
 want=("$@")
-if [ ${#want[@]} -eq 0 ]; then want=(kube-apiserver etcd kwok); fi
+if [ ${#want[@]} -eq 0 ]; then want=(kube-apiserver kube-scheduler kube-controller-manager etcd kwok); fi
 for c in "${want[@]}"; do
   case "$c" in
     kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|etcd|kwok) ;;

@@ -42,6 +42,9 @@ type Options struct {
 	// ExtraAPIServerArgs are appended to kube-apiserver's flags, e.g.
 	// --profiling=true for a benchmark that profiles it.
 	ExtraAPIServerArgs []string
+	// Controllers also runs kube-scheduler and kube-controller-manager, so
+	// Deployments get pods and pods without a node get scheduled.
+	Controllers bool
 }
 
 // Env is a running cluster.
@@ -78,7 +81,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	env.ControlPlane, err = controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: env.Dir, ExtraAPIServerArgs: opts.ExtraAPIServerArgs})
+	env.ControlPlane, err = controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: env.Dir, ExtraAPIServerArgs: opts.ExtraAPIServerArgs, Controllers: opts.Controllers})
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func run(m *testing.M) int {
 	defer cancel()
 	start := time.Now()
 	var err error
-	env, err = testenv.Start(ctx, testenv.Options{Nodes: nodes})
+	env, err = testenv.Start(ctx, testenv.Options{Nodes: nodes, Controllers: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start test cluster:", err)
 		return 1

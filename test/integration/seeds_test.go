@@ -77,6 +77,31 @@ func TestSeed004ManifestsApplyAsWritten(t *testing.T) {
 	wantEqual(t, "deployment pod label", d.Spec.Template.Labels[podidv1.SelectorLabel], "bind-user-identity-keyvault")
 	wantEqual(t, "deployment containers", len(d.Spec.Template.Spec.Containers), 2)
 	wantEqual(t, "sidecar vault env", d.Spec.Template.Spec.Containers[1].Env[0].Value, "kv-westus2-aks")
+
+	// The Deployment runs as applied: kube-controller-manager makes its
+	// pods, kube-scheduler puts them on nodes, and mic assigns each the
+	// identity its label binds.
+	want := int(*d.Spec.Replicas)
+	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		var pods corev1.PodList
+		if err := env.Client.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{podidv1.SelectorLabel: "bind-user-identity-keyvault"}); err != nil {
+			return false, nil
+		}
+		var assigned podidv1.AzureAssignedIdentityList
+		if err := env.Client.List(ctx, &assigned, client.InNamespace(ns)); err != nil {
+			return false, nil
+		}
+		running := 0
+		for _, p := range pods.Items {
+			if p.Spec.NodeName != "" && p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" {
+				running++
+			}
+		}
+		return running == want && len(assigned.Items) == want, nil
+	})
+	if err != nil {
+		t.Fatalf("the seed's Deployment never got %d scheduled, Running pods with an assignment each: %v", want, err)
+	}
 }
 
 func applyFile(ctx context.Context, t *testing.T, path, ns string) {

@@ -67,7 +67,7 @@ func (r *runner) apply(ctx context.Context) error {
 		return err
 	}
 	r.log.Info("starting control plane", "bin", bin)
-	r.cp, err = controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: p.RunDir, APIServerPort: p.APIServerPort})
+	r.cp, err = controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: p.RunDir, APIServerPort: p.APIServerPort, Controllers: true})
 	if err != nil {
 		return fmt.Errorf("start control plane: %w", err)
 	}

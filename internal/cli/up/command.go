@@ -23,8 +23,8 @@ func NewCommand(ctx context.Context) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run the whole system on this machine: control plane, embedded Azure cloud, mic, one nmi per node, a demo",
-		Long: `up builds (once) or reuses kube-apiserver, etcd and kwok, then starts them with
-N fake nodes, each an instance of the world's VMSS; the embedded Azure cloud
+		Long: `up builds (once) or reuses kube-apiserver, kube-scheduler,
+kube-controller-manager, etcd and kwok, then starts them with N fake nodes, each an instance of the world's VMSS; the embedded Azure cloud
 seeded from --world, trusting the apiserver's service-account issuer; mic; one
 node agent per node on the node's loopback address; and seed 004's demo:
 an AzureIdentity, its binding and labelled pods. It prints what runs and the
