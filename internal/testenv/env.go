@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podid/podid/config/crd"
@@ -173,24 +172,9 @@ func (e *Env) createNodes(ctx context.Context, opts Options) error {
 		if opts.ProviderID != nil {
 			spec.ProviderID = opts.ProviderID(i)
 		}
-		want := kwok.Node(spec)
-		node, err := e.Kube.CoreV1().Nodes().Create(ctx, want, metav1.CreateOptions{})
+		node, err := kwok.CreateNode(ctx, e.Kube, spec)
 		if err != nil {
-			return fmt.Errorf("create node %s: %w", spec.Name, err)
-		}
-		// The apiserver drops status on create, and kwok may write it
-		// before we do; kwok takes the pods' hostIP from these addresses.
-		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			latest, err := e.Kube.CoreV1().Nodes().Get(ctx, spec.Name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			latest.Status.Addresses, latest.Status.Capacity, latest.Status.Allocatable = want.Status.Addresses, want.Status.Capacity, want.Status.Allocatable
-			node, err = e.Kube.CoreV1().Nodes().UpdateStatus(ctx, latest, metav1.UpdateOptions{})
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("set status of node %s: %w", spec.Name, err)
 		}
 		e.Nodes = append(e.Nodes, node)
 	}

@@ -128,7 +128,7 @@ func TestFailedStartLeavesNothingRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake := t.TempDir()
-	for _, b := range []string{"etcd", "kube-apiserver"} {
+	for _, b := range append([]string{"etcd", "kube-apiserver"}, controlplane.ControllerBinaries...) {
 		if err := os.Symlink(filepath.Join(bin, b), filepath.Join(fake, b)); err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func TestFailedStartLeavesNothingRunning(t *testing.T) {
 	t.Run("a missing binary is named with the fix", func(t *testing.T) {
 		empty := t.TempDir()
 		r := run(t, []string{controlplane.BinDirEnv + "=" + empty}, "up", "--state-dir", dir, "--no-demo")
-		if r.err == nil || !strings.Contains(r.stderr, "[etcd kube-apiserver kwok] missing from "+empty) || !strings.Contains(r.stderr, "unset "+controlplane.BinDirEnv) {
+		if r.err == nil || !strings.Contains(r.stderr, "[etcd kube-apiserver kwok kube-scheduler kube-controller-manager] missing from "+empty) || !strings.Contains(r.stderr, "unset "+controlplane.BinDirEnv) {
 			t.Fatalf("err %v; stderr:\n%s", r.err, r.stderr)
 		}
 		noneLeft(t, dir)

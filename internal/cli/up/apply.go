@@ -161,13 +161,8 @@ func (r *runner) clients() error {
 func (r *runner) createNodes(ctx context.Context) error {
 	for _, n := range r.p.Nodes {
 		spec := kwok.NodeSpec{Name: n.Name, PodCIDR: n.PodCIDR, InternalIP: n.InternalIP, ProviderID: n.ProviderID}
-		node, err := r.kube.CoreV1().Nodes().Create(ctx, kwok.Node(spec), metav1.CreateOptions{})
-		if err != nil {
-			return fmt.Errorf("create node %s: %w", n.Name, err)
-		}
-		node.Status = kwok.Node(spec).Status
-		if _, err := r.kube.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("set status of node %s: %w", n.Name, err)
+		if _, err := kwok.CreateNode(ctx, r.kube, spec); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -40,7 +40,7 @@ func checkPorts(p *plan.Plan) error {
 // to get it.
 func checkBinaries(dir string) error {
 	var missing []string
-	for _, b := range []string{"etcd", "kube-apiserver", "kwok"} {
+	for _, b := range append([]string{"etcd", "kube-apiserver", "kwok"}, controlplane.ControllerBinaries...) {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
 			missing = append(missing, b)
 		}
