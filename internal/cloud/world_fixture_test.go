@@ -74,7 +74,7 @@ tenants:
         scope: subscription/aks
 `
 
-func startWorld(t *testing.T) *cloudtest.Env {
+func startWorld(t testing.TB) *cloudtest.Env {
 	t.Helper()
 	return cloudtest.StartYAML(t, testWorld)
 }
