@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +100,49 @@ func TestUpTokenDown(t *testing.T) {
 		if r.err == nil || r.stdout != "" || !strings.Contains(r.stderr, "no identity is assigned to pod") {
 			t.Fatalf("err %v, stdout %q, stderr %q; want a refusal from the agent", r.err, r.stdout, r.stderr)
 		}
+	})
+
+	t.Run("no log holds a token or a secret", func(t *testing.T) {
+		if rawToken == "" {
+			t.Fatal("no raw token: an earlier case failed")
+		}
+		adminToken, err := os.ReadFile(filepath.Join(filepath.Dir(rec.CloudCA), "admin-token"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets := map[string]string{
+			"the access token podid token printed": rawToken,
+			"mic's client secret":                  "podid-mic-local-secret",
+			"the cloud's admin token":              strings.TrimSpace(string(adminToken)),
+		}
+		jwtLike := regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)
+		logs := 0
+		err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".log") {
+				return err
+			}
+			logs++
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for what, s := range secrets {
+				if strings.Contains(string(b), s) {
+					t.Errorf("%s holds %s", path, what)
+				}
+			}
+			if m := jwtLike.Find(b); m != nil {
+				t.Errorf("%s holds a JWT: %.40s…", path, m)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if logs < 5 {
+			t.Fatalf("found %d logs under %s; want the control plane's, the cloud's, mic's and every agent's", logs, dir)
+		}
+		t.Logf("%d logs checked", logs)
 	})
 
 	down := must(t, "down", "--state-dir", dir)
