@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/podid/podid/internal/agent"
+	"github.com/podid/podid/internal/testenv/netnode"
 )
 
 // nodeAgent is one in-process nmi.
@@ -63,14 +64,14 @@ func startAgent(ctx context.Context, i int, n *corev1.Node, caFile string, mods 
 		return nil, fmt.Errorf("node %s has no InternalIP", n.Name)
 	}
 	var err error
-	if a.imdsURL, err = instanceIMDS(s.cloud, i); err != nil {
+	if a.imdsURL, err = netnode.InstanceIMDS(s.cloud, i); err != nil {
 		return nil, err
 	}
-	port, err := freePort(a.ip)
+	port, err := netnode.FreePort(a.ip)
 	if err != nil {
 		return nil, err
 	}
-	probePort, err := freePort(a.ip)
+	probePort, err := netnode.FreePort(a.ip)
 	if err != nil {
 		return nil, err
 	}
@@ -170,14 +171,4 @@ func internalIP(n *corev1.Node) string {
 		}
 	}
 	return ""
-}
-
-// freePort asks the kernel for a free TCP port on ip.
-func freePort(ip string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("find a free port on %s: %w", ip, err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

@@ -5,20 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/podid/podid/internal/cloud"
-	"github.com/podid/podid/internal/controller"
 	"github.com/podid/podid/internal/testenv"
+	"github.com/podid/podid/internal/testenv/netnode"
 )
 
 // showLogsEnv, when set, prints the agents' logs even when every test passes.
@@ -93,7 +89,7 @@ func setUp(ctx context.Context) (stop func(), err error) {
 		s.cloudHTTP.CloseIdleConnections()
 		_ = s.cloud.Close()
 	})
-	if err := createAgentServiceAccount(ctx); err != nil {
+	if err := netnode.CreateAgentServiceAccount(ctx, s.env); err != nil {
 		return stop, err
 	}
 	micCtx, micCancel := context.WithCancel(ctx)
@@ -119,73 +115,19 @@ func setUp(ctx context.Context) (stop func(), err error) {
 	return stop, err
 }
 
-// createAgentServiceAccount makes the service account whose tokens the
-// agents exchange in federated mode.
-func createAgentServiceAccount(ctx context.Context) error {
-	kube := s.env.Kube.CoreV1()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: agentNamespace}}
-	if _, err := kube.Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create namespace %s: %w", agentNamespace, err)
-	}
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: agentNamespace, Name: agentServiceAccount}}
-	if _, err := kube.ServiceAccounts(agentNamespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create ServiceAccount %s/%s: %w", agentNamespace, agentServiceAccount, err)
-	}
-	return nil
-}
-
 // startMIC runs mic's controllers in-process, with node mode writing to the
 // embedded cloud as the mic service principal.
 func startMIC(ctx context.Context) (<-chan error, error) {
-	app, ok := s.cloud.Application(micApp)
-	if !ok {
-		return nil, fmt.Errorf("application %s missing from the test world", micApp)
-	}
-	secretFile := filepath.Join(s.env.Dir, "mic-secret")
-	if err := os.WriteFile(secretFile, []byte(micSecret), 0o600); err != nil {
-		return nil, fmt.Errorf("write mic secret: %w", err)
-	}
 	caFile, err := cloudCAFile()
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := ctrl.NewManager(s.env.Config, ctrl.Options{
-		Scheme:                 s.env.Scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create manager: %w", err)
-	}
-	opts := controller.NewOptions()
-	opts.LeaderElect = false
-	opts.Cloud.ARMEndpoint = s.cloud.ARMURL()
-	opts.Cloud.AuthorityHost = s.cloud.AuthorityURL()
-	opts.Cloud.TenantID = tenantID
-	opts.Cloud.ClientID = app.AppID
-	opts.Cloud.ClientSecretFile = secretFile
-	opts.Cloud.CAFile = caFile
-	if err := opts.Validate(); err != nil {
-		return nil, fmt.Errorf("mic options: %w", err)
-	}
-	if err := controller.Register(ctx, mgr, opts); err != nil {
-		return nil, fmt.Errorf("register mic controllers: %w", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	return done, nil
+	return netnode.StartMIC(ctx, s.env, s.cloud, tenantID, caFile)
 }
 
 // cloudCAFile writes the cloud's CA bundle once and returns its path.
 func cloudCAFile() (string, error) {
-	p := filepath.Join(s.env.Dir, "cloud-ca.pem")
-	if _, err := os.Stat(p); err == nil {
-		return p, nil
-	}
-	if err := os.WriteFile(p, s.cloud.CAPEM(), 0o600); err != nil {
-		return "", fmt.Errorf("write cloud CA: %w", err)
-	}
-	return p, nil
+	return netnode.CloudCAFile(s.env.Dir, s.cloud)
 }
 
 // clearAzureEnv unsets what would make DefaultAzureCredential try another

@@ -17,6 +17,7 @@ import (
 	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/agent"
 	"github.com/podid/podid/internal/testenv"
+	"github.com/podid/podid/internal/testenv/netnode"
 )
 
 // The network-namespace test (netns_test.go) runs this binary again inside
@@ -41,52 +42,41 @@ var (
 func runNetnsNode() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	fail := func(err error) int {
-		fmt.Println("FAILED", err)
-		return 1
-	}
-	var err error
-	s.env, err = testenv.Start(ctx, testenv.Options{Nodes: 1, NodeAddresses: func(int) (netip.Prefix, netip.Addr) {
-		return netnsPodCIDR, netnsNodeIP
-	}})
+	nd, err := netnode.StartNode(ctx, testWorld(1), netnsPodCIDR, netnsNodeIP)
 	if err != nil {
-		return fail(err)
+		return netnode.Fail(err)
 	}
-	defer s.env.Stop()
-	cp := s.env.ControlPlane
-	if s.cloud, err = startCloud(ctx, cp.Issuer, cp.CAFile, 1); err != nil {
-		return fail(err)
-	}
-	defer func() { _ = s.cloud.Close() }()
-	if err := createAgentServiceAccount(ctx); err != nil {
-		return fail(err)
+	defer nd.Stop()
+	s.env, s.cloud = nd.Env, nd.Cloud
+	if err := netnode.CreateAgentServiceAccount(ctx, s.env); err != nil {
+		return netnode.Fail(err)
 	}
 	micCtx, micCancel := context.WithCancel(ctx)
 	micDone, err := startMIC(micCtx)
 	if err != nil {
 		micCancel()
-		return fail(err)
+		return netnode.Fail(err)
 	}
 	defer func() { micCancel(); <-micDone }()
 
 	id, ok := s.cloud.IdentityByName(fedIdentity)
 	if !ok {
-		return fail(fmt.Errorf("identity %s missing", fedIdentity))
+		return netnode.Fail(fmt.Errorf("identity %s missing", fedIdentity))
 	}
 	if err := s.env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: netnsNS}}); err != nil {
-		return fail(err)
+		return netnode.Fail(err)
 	}
 	if err := s.env.Client.Create(ctx, azureIdentity(netnsNS, "fed", id, "")); err != nil {
-		return fail(err)
+		return netnode.Fail(err)
 	}
 	if err := s.env.Client.Create(ctx, binding(netnsNS, "fed", "fed", "app")); err != nil {
-		return fail(err)
+		return netnode.Fail(err)
 	}
 	var ips []string
 	for _, name := range []string{"pod-a", "pod-b"} {
 		pod := testenv.Pod(testenv.PodSpec{Namespace: netnsNS, Name: name, Node: s.env.Nodes[0].Name, Labels: map[string]string{podidv1.SelectorLabel: "app"}})
 		if err := s.env.Client.Create(ctx, pod); err != nil {
-			return fail(err)
+			return netnode.Fail(err)
 		}
 		var got corev1.Pod
 		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -96,14 +86,14 @@ func runNetnsNode() int {
 			return got.Status.PodIP != "", nil
 		})
 		if err != nil {
-			return fail(fmt.Errorf("pod %s got no IP: %w", name, err))
+			return netnode.Fail(fmt.Errorf("pod %s got no IP: %w", name, err))
 		}
 		ips = append(ips, got.Status.PodIP)
 	}
 
 	caFile, err := cloudCAFile()
 	if err != nil {
-		return fail(err)
+		return netnode.Fail(err)
 	}
 	agentCtx, agentCancel := context.WithCancel(ctx)
 	a, err := startAgent(agentCtx, 0, s.env.Nodes[0], caFile, func(o *agent.Options) {
@@ -114,12 +104,12 @@ func runNetnsNode() int {
 	})
 	if err != nil {
 		agentCancel()
-		return fail(err)
+		return netnode.Fail(err)
 	}
 	stopAgent := sync.OnceFunc(func() { agentCancel(); a.wait() })
 	defer stopAgent()
 	if err := a.waitReady(ctx); err != nil {
-		return fail(fmt.Errorf("%w\n%s", err, a.logTail(30)))
+		return netnode.Fail(fmt.Errorf("%w\n%s", err, a.logTail(30)))
 	}
 	fmt.Printf("READY %s %s %s\n", ips[0], ips[1], id.PrincipalID)
 	in := bufio.NewScanner(os.Stdin)

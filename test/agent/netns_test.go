@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/podid/podid/internal/testenv"
+	"github.com/podid/podid/internal/testenv/netnode"
 )
 
 // TestMetadataTrafficInNetworkNamespaces puts a node and three pods in
@@ -35,72 +35,33 @@ func TestMetadataTrafficInNetworkNamespaces(t *testing.T) {
 	node := "pdn" + id
 	pods := map[string]string{"a": "pda" + id, "b": "pdb" + id, "c": "pdc" + id}
 	for _, ns := range append([]string{node}, pods["a"], pods["b"], pods["c"]) {
-		ip(t, "netns", "add", ns)
-		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-		ip(t, "-n", ns, "link", "set", "lo", "up")
+		netnode.AddNetns(t, ns)
 	}
 	for name, ns := range pods {
-		host, peer := "h"+name+id, "c"+name+id
-		ip(t, "link", "add", host, "type", "veth", "peer", "name", peer)
-		ip(t, "link", "set", host, "netns", node)
-		ip(t, "link", "set", peer, "netns", ns)
-		ip(t, "-n", ns, "link", "set", peer, "name", "eth0")
-		ip(t, "-n", ns, "link", "set", "eth0", "up")
-		ip(t, "-n", node, "addr", "add", netnsNodeIP.String()+"/32", "dev", host)
-		ip(t, "-n", node, "link", "set", host, "up")
+		netnode.LinkPod(t, node, ns, "h"+name+id, "c"+name+id, netnsNodeIP)
 	}
 
-	helper := exec.Command("ip", "netns", "exec", node, os.Args[0], "-test.run=^$")
-	helper.Env = append(os.Environ(), netnsNodeEnv+"=1")
-	stdin, err := helper.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := helper.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	logFile := filepath.Join(t.TempDir(), "node.log")
 	logf, err := os.Create(logFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	helper.Stderr = logf
-	if err := helper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- helper.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = helper.Process.Kill()
-			<-done
-		}
-		_ = logf.Close()
-	})
+	t.Cleanup(func() { _ = logf.Close() })
+	helper := netnode.StartHelper(t, node, []string{netnsNodeEnv + "=1"}, logf, 30*time.Second)
 	var podA, podB, oid string
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		if f := strings.Fields(lines.Text()); len(f) == 4 && f[0] == "READY" {
+	for line := range helper.Lines {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "READY" {
 			podA, podB, oid = f[1], f[2], f[3]
 			break
 		}
-		t.Logf("node: %s", lines.Text())
+		t.Logf("node: %s", line)
 	}
 	if podA == "" {
-		raw, _ := os.ReadFile(logFile)
-		t.Fatalf("the node namespace never got ready; its log ends:\n%s", tail(string(raw), 30))
+		t.Fatalf("the node namespace never got ready; its log ends:\n%s", netnode.FileTail(logFile, 30))
 	}
 	podC := "10.251.1.200"
 	for name, addr := range map[string]string{"a": podA, "b": podB, "c": podC} {
-		ns := pods[name]
-		ip(t, "-n", ns, "addr", "add", addr+"/32", "dev", "eth0")
-		ip(t, "-n", ns, "route", "add", netnsNodeIP.String()+"/32", "dev", "eth0")
-		ip(t, "-n", ns, "route", "add", "default", "via", netnsNodeIP.String(), "dev", "eth0")
-		ip(t, "-n", node, "route", "add", addr+"/32", "dev", "h"+name+id)
+		netnode.RoutePod(t, node, pods[name], "h"+name+id, addr, netnsNodeIP)
 	}
 
 	const resource = "https://vault.azure.net"
@@ -111,7 +72,7 @@ func TestMetadataTrafficInNetworkNamespaces(t *testing.T) {
 		t.Errorf("pod A: status %d, aud %v, oid %v; want 200 with its identity %s", status, claims["aud"], claims["oid"], oid)
 	}
 
-	ip(t, "-n", pods["b"], "addr", "add", podA+"/32", "dev", "eth0")
+	netnode.IP(t, "-n", pods["b"], "addr", "add", podA+"/32", "dev", "eth0")
 	status, body = metadataCall(t, pods["b"], podA)
 	t.Logf("pod B spoofing %s: status %d (0: no answer), body %q", podA, status, body)
 	if status != 0 || strings.Contains(body, "access_token") {
@@ -128,18 +89,17 @@ func TestMetadataTrafficInNetworkNamespaces(t *testing.T) {
 	// stay, so pod A is refused instead of reaching the node's IMDS.
 	expect := func(cmd, answer string) {
 		t.Helper()
-		fmt.Fprintln(stdin, cmd)
-		for lines.Scan() {
-			if lines.Text() == answer {
+		helper.Send(cmd)
+		for line := range helper.Lines {
+			if line == answer {
 				return
 			}
-			if strings.HasPrefix(lines.Text(), "FAILED") {
-				t.Fatalf("node side, on %s: %s", cmd, lines.Text())
+			if strings.HasPrefix(line, "FAILED") {
+				t.Fatalf("node side, on %s: %s", cmd, line)
 			}
-			t.Logf("node: %s", lines.Text())
+			t.Logf("node: %s", line)
 		}
-		raw, _ := os.ReadFile(logFile)
-		t.Fatalf("the node side never answered %s to %s; its log ends:\n%s", answer, cmd, tail(string(raw), 30))
+		t.Fatalf("the node side never answered %s to %s; its log ends:\n%s", answer, cmd, netnode.FileTail(logFile, 30))
 	}
 	expect("stop-agent", "AGENT-STOPPED")
 	saved, _ := exec.Command("ip", "netns", "exec", node, "iptables-save").CombinedOutput()
@@ -159,17 +119,8 @@ func TestMetadataTrafficInNetworkNamespaces(t *testing.T) {
 	if out, _ := exec.Command("ip", "netns", "exec", node, "iptables-save").CombinedOutput(); strings.Contains(string(out), "PODID") {
 		t.Errorf("cleanup left rules behind:\n%s", out)
 	}
-	_ = stdin.Close()
-	if err := helper.Wait(); err != nil {
-		raw, _ := os.ReadFile(logFile)
-		t.Errorf("node side: %v\n%s", err, tail(string(raw), 30))
-	}
-}
-
-func ip(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	if err := helper.Stop(2 * time.Minute); err != nil {
+		t.Errorf("node side: %v\n%s", err, netnode.FileTail(logFile, 30))
 	}
 }
 
@@ -212,12 +163,4 @@ func jwtClaims(t *testing.T, body string) map[string]any {
 		t.Fatalf("token claims: %v", err)
 	}
 	return claims
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

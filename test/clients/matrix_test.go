@@ -1,14 +1,12 @@
 package clients
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/podid/podid/internal/testenv"
+	"github.com/podid/podid/internal/testenv/netnode"
 )
 
 // TestClientMatrix puts a node and a pod in network namespaces joined by a
@@ -37,26 +36,15 @@ func TestClientMatrix(t *testing.T) {
 	node, pod := "ncl"+id, "pcl"+id
 	host := "hcl" + id
 	for _, ns := range []string{node, pod} {
-		ip(t, "netns", "add", ns)
-		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-		ip(t, "-n", ns, "link", "set", "lo", "up")
+		netnode.AddNetns(t, ns)
 	}
-	ip(t, "link", "add", host, "type", "veth", "peer", "name", "ccl"+id)
-	ip(t, "link", "set", host, "netns", node)
-	ip(t, "link", "set", "ccl"+id, "netns", pod)
-	ip(t, "-n", pod, "link", "set", "ccl"+id, "name", "eth0")
-	ip(t, "-n", pod, "link", "set", "eth0", "up")
-	ip(t, "-n", node, "addr", "add", nodeIP.String()+"/32", "dev", host)
-	ip(t, "-n", node, "link", "set", host, "up")
+	netnode.LinkPod(t, node, pod, host, "ccl"+id, nodeIP)
 
 	agentLog := filepath.Join(t.TempDir(), "agent.log")
 	ready, stop := startNode(t, node, agentLog)
 	defer stop()
 	podIP, ident := ready[0], identity{clientID: ready[1], objectID: ready[2], resourceID: ready[3]}
-	ip(t, "-n", pod, "addr", "add", podIP+"/32", "dev", "eth0")
-	ip(t, "-n", pod, "route", "add", nodeIP.String()+"/32", "dev", "eth0")
-	ip(t, "-n", pod, "route", "add", "default", "via", nodeIP.String(), "dev", "eth0")
-	ip(t, "-n", node, "route", "add", podIP+"/32", "dev", host)
+	netnode.RoutePod(t, node, pod, host, podIP, nodeIP)
 
 	values := map[selector]string{noID: "", clientID: ident.clientID, objectID: ident.objectID, msiResID: ident.resourceID}
 	var table bytes.Buffer
@@ -98,8 +86,7 @@ func TestClientMatrix(t *testing.T) {
 	_ = tw.Flush()
 	t.Logf("client matrix (pod %s, identity client_id %s):\n%s", podIP, ident.clientID, table.String())
 	if failed || os.Getenv(showLogsEnv) != "" {
-		raw, _ := os.ReadFile(agentLog)
-		t.Logf("agent log ends:\n%s", tail(string(raw), 60))
+		t.Logf("agent log ends:\n%s", netnode.FileTail(agentLog, 60))
 	}
 }
 
@@ -148,64 +135,32 @@ func ask(t *testing.T, c imdsClient, ns string, sel selector, value string, want
 // func that stops the node and waits for it.
 func startNode(t *testing.T, ns, agentLog string) ([]string, func()) {
 	t.Helper()
-	helper := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^$")
-	helper.Env = append(os.Environ(), nodeEnv+"=1", "PODID_CLIENTS_AGENT_LOG="+agentLog)
-	stdin, err := helper.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := helper.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	logFile := filepath.Join(t.TempDir(), "node.log")
 	logf, err := os.Create(logFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	helper.Stderr = logf
-	if err := helper.Start(); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { _ = logf.Close() })
+	const grace = 30 * time.Second
+	helper := netnode.StartHelper(t, ns, []string{nodeEnv + "=1", "PODID_CLIENTS_AGENT_LOG=" + agentLog}, logf, grace)
 	stop := func() {
-		_ = stdin.Close()
-		done := make(chan error, 1)
-		go func() { done <- helper.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				raw, _ := os.ReadFile(logFile)
-				t.Errorf("node side: %v\n%s", err, tail(string(raw), 30))
-			}
-		case <-time.After(30 * time.Second):
-			_ = helper.Process.Kill()
-			<-done
-			t.Errorf("the node side did not stop within 30s")
+		if err := helper.Stop(grace); err != nil {
+			t.Errorf("node side: %v\n%s", err, netnode.FileTail(logFile, 30))
 		}
-		_ = logf.Close()
 	}
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		if f := strings.Fields(lines.Text()); len(f) == 5 && f[0] == "READY" {
+	for line := range helper.Lines {
+		if f := strings.Fields(line); len(f) == 5 && f[0] == "READY" {
 			go func() { // keep the pipe drained
-				for lines.Scan() {
+				for range helper.Lines {
 				}
 			}()
 			return f[1:], stop
 		}
-		t.Logf("node: %s", lines.Text())
+		t.Logf("node: %s", line)
 	}
 	stop()
-	raw, _ := os.ReadFile(logFile)
-	t.Fatalf("the node namespace never got ready; its log ends:\n%s", tail(string(raw), 30))
+	t.Fatalf("the node namespace never got ready; its log ends:\n%s", netnode.FileTail(logFile, 30))
 	return nil, nil
-}
-
-func ip(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
 }
 
 // jwtClaims decodes a token's claims without checking its signature (the
@@ -232,12 +187,4 @@ func firstLine(s string) string {
 		s = s[:160] + "…"
 	}
 	return s
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

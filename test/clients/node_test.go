@@ -22,6 +22,7 @@ import (
 	"github.com/podid/podid/internal/agent"
 	"github.com/podid/podid/internal/cloud"
 	"github.com/podid/podid/internal/testenv"
+	"github.com/podid/podid/internal/testenv/netnode"
 )
 
 // TestClientMatrix runs this binary again inside a node namespace it made;
@@ -47,52 +48,37 @@ var (
 func runNode() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	fail := func(err error) int {
-		fmt.Println("FAILED", err)
-		return 1
-	}
-	env, err := testenv.Start(ctx, testenv.Options{Nodes: 1, NodeAddresses: func(int) (netip.Prefix, netip.Addr) {
-		return podCIDR, nodeIP
-	}})
+	nd, err := netnode.StartNode(ctx, world, podCIDR, nodeIP)
 	if err != nil {
-		return fail(err)
+		return netnode.Fail(err)
 	}
-	defer env.Stop()
-	cp := env.ControlPlane
-	c, err := startCloud(ctx, cp.Issuer, cp.CAFile)
-	if err != nil {
-		return fail(err)
-	}
-	defer func() { _ = c.Close() }()
-	caFile := filepath.Join(env.Dir, "cloud-ca.pem")
-	if err := os.WriteFile(caFile, c.CAPEM(), 0o600); err != nil {
-		return fail(err)
-	}
-	if err := createAgentServiceAccount(ctx, env); err != nil {
-		return fail(err)
+	defer nd.Stop()
+	env, c, caFile := nd.Env, nd.Cloud, nd.CAFile
+	if err := netnode.CreateAgentServiceAccount(ctx, env); err != nil {
+		return netnode.Fail(err)
 	}
 	micCtx, micCancel := context.WithCancel(ctx)
-	micDone, err := startMIC(micCtx, env, c, caFile)
+	micDone, err := netnode.StartMIC(micCtx, env, c, tenantID, caFile)
 	if err != nil {
 		micCancel()
-		return fail(err)
+		return netnode.Fail(err)
 	}
 	defer func() { micCancel(); <-micDone }()
 
 	id, ok := c.IdentityByName(fedIdentity)
 	if !ok {
-		return fail(fmt.Errorf("identity %s missing", fedIdentity))
+		return netnode.Fail(fmt.Errorf("identity %s missing", fedIdentity))
 	}
 	podIP, err := bindPod(ctx, env, id)
 	if err != nil {
-		return fail(err)
+		return netnode.Fail(err)
 	}
 
 	agentCtx, agentCancel := context.WithCancel(ctx)
 	defer agentCancel()
 	agentDone, err := startAgent(agentCtx, env, c, caFile)
 	if err != nil {
-		return fail(err)
+		return netnode.Fail(err)
 	}
 	defer func() { agentCancel(); <-agentDone }()
 	fmt.Printf("READY %s %s %s %s\n", podIP, id.ClientID, id.PrincipalID, id.ID)
@@ -160,11 +146,11 @@ func startAgent(ctx context.Context, env *testenv.Env, c *cloud.Cloud, caFile st
 	if imdsURL == "" {
 		return nil, errors.New("the cloud has no instance IMDS listener")
 	}
-	port, err := freePort(nodeIP.String())
+	port, err := netnode.FreePort(nodeIP.String())
 	if err != nil {
 		return nil, err
 	}
-	probePort, err := freePort(nodeIP.String())
+	probePort, err := netnode.FreePort(nodeIP.String())
 	if err != nil {
 		return nil, err
 	}
@@ -187,8 +173,8 @@ func startAgent(ctx context.Context, env *testenv.Env, c *cloud.Cloud, caFile st
 	opts.AuthorityHost = c.AuthorityURL()
 	opts.AuthorityCAFile = caFile
 	opts.TenantID = tenantID
-	opts.ServiceAccountNamespace = agentNamespace
-	opts.ServiceAccountName = agentServiceAccount
+	opts.ServiceAccountNamespace = netnode.AgentNamespace
+	opts.ServiceAccountName = netnode.AgentServiceAccount
 	opts.ManageIPTables = true
 	opts.PodCIDRs = []string{podCIDR.String()}
 	logFile := os.Getenv("PODID_CLIENTS_AGENT_LOG")
@@ -224,14 +210,4 @@ func startAgent(ctx context.Context, env *testenv.Env, c *cloud.Cloud, caFile st
 		return done, fmt.Errorf("wait for the agent: %w", err)
 	}
 	return done, nil
-}
-
-// freePort asks the kernel for a free TCP port on ip.
-func freePort(ip string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("find a free port on %s: %w", ip, err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

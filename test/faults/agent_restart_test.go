@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/podid/podid/internal/testenv"
+	"github.com/podid/podid/internal/testenv/netnode"
 )
 
 // TestAgentRestartUnderLoad stops the real agent, with its iptables rules
@@ -44,40 +44,34 @@ func TestAgentRestartUnderLoad(t *testing.T) {
 	id := strconv.Itoa(os.Getpid() % 100000)
 	nodeNS, podNS, imdsNS := "pfn"+id, "pfp"+id, "pfi"+id
 	for _, ns := range []string{nodeNS, podNS, imdsNS} {
-		addNetns(t, ns)
+		netnode.AddNetns(t, ns)
 	}
 	hostIf, podIf := "fh"+id, "fp"+id
-	ip(t, "link", "add", hostIf, "type", "veth", "peer", "name", podIf)
-	ip(t, "link", "set", hostIf, "netns", nodeNS)
-	ip(t, "link", "set", podIf, "netns", podNS)
-	ip(t, "-n", podNS, "link", "set", podIf, "name", "eth0")
-	ip(t, "-n", podNS, "link", "set", "eth0", "up")
-	ip(t, "-n", nodeNS, "addr", "add", nodeIP.String()+"/32", "dev", hostIf)
-	ip(t, "-n", nodeNS, "link", "set", hostIf, "up")
+	netnode.LinkPod(t, nodeNS, podNS, hostIf, podIf, nodeIP)
 	// The node reaches the real IMDS through an uplink, as on a VM.
 	upIf, imdsIf := "fu"+id, "fi"+id
-	ip(t, "link", "add", upIf, "type", "veth", "peer", "name", imdsIf)
-	ip(t, "link", "set", upIf, "netns", nodeNS)
-	ip(t, "link", "set", imdsIf, "netns", imdsNS)
-	ip(t, "-n", nodeNS, "addr", "add", "10.252.9.1/24", "dev", upIf)
-	ip(t, "-n", nodeNS, "link", "set", upIf, "up")
-	ip(t, "-n", imdsNS, "addr", "add", "10.252.9.2/24", "dev", imdsIf)
-	ip(t, "-n", imdsNS, "link", "set", imdsIf, "up")
-	ip(t, "-n", imdsNS, "addr", "add", "169.254.169.254/32", "dev", "lo")
-	ip(t, "-n", imdsNS, "route", "add", "default", "via", "10.252.9.1")
-	ip(t, "-n", nodeNS, "route", "add", "169.254.169.254/32", "via", "10.252.9.2")
-	ip(t, "netns", "exec", nodeNS, "sysctl", "-qw", "net.ipv4.ip_forward=1",
+	netnode.IP(t, "link", "add", upIf, "type", "veth", "peer", "name", imdsIf)
+	netnode.IP(t, "link", "set", upIf, "netns", nodeNS)
+	netnode.IP(t, "link", "set", imdsIf, "netns", imdsNS)
+	netnode.IP(t, "-n", nodeNS, "addr", "add", "10.252.9.1/24", "dev", upIf)
+	netnode.IP(t, "-n", nodeNS, "link", "set", upIf, "up")
+	netnode.IP(t, "-n", imdsNS, "addr", "add", "10.252.9.2/24", "dev", imdsIf)
+	netnode.IP(t, "-n", imdsNS, "link", "set", imdsIf, "up")
+	netnode.IP(t, "-n", imdsNS, "addr", "add", "169.254.169.254/32", "dev", "lo")
+	netnode.IP(t, "-n", imdsNS, "route", "add", "default", "via", "10.252.9.1")
+	netnode.IP(t, "-n", nodeNS, "route", "add", "169.254.169.254/32", "via", "10.252.9.2")
+	netnode.IP(t, "netns", "exec", nodeNS, "sysctl", "-qw", "net.ipv4.ip_forward=1",
 		"net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0", "net.ipv4.conf."+hostIf+".rp_filter=0")
 
 	// The IMDS stand-in; every request it gets is a leak.
-	imds := startHelper(t, imdsNS, []string{imdsEnv + "=1"}, os.Stderr, 5*time.Second)
-	if l := <-imds.lines; l != "ready" {
+	imds := netnode.StartHelper(t, imdsNS, []string{imdsEnv + "=1"}, os.Stderr, 5*time.Second)
+	if l := <-imds.Lines; l != "ready" {
 		t.Fatalf("IMDS stand-in: %q", l)
 	}
 	var hitsMu sync.Mutex
 	var hits []time.Time
 	go func() {
-		for l := range imds.lines {
+		for l := range imds.Lines {
 			if f := strings.Fields(l); len(f) >= 2 && f[0] == "HIT" {
 				ns, _ := strconv.ParseInt(f[1], 10, 64)
 				hitsMu.Lock()
@@ -105,17 +99,17 @@ func TestAgentRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = logf.Close() })
-	node := startHelper(t, nodeNS, []string{nodeEnv + "=1", podidEnv + "=" + podid}, logf, 60*time.Second)
+	node := netnode.StartHelper(t, nodeNS, []string{nodeEnv + "=1", podidEnv + "=" + podid}, logf, 60*time.Second)
 	nodeLog := func() string {
 		raw, _ := os.ReadFile(logFile)
-		return tail(string(raw), 40)
+		return netnode.Tail(string(raw), 40)
 	}
 	expect := func(prefix string, timeout time.Duration) []string {
 		t.Helper()
 		deadline := time.After(timeout)
 		for {
 			select {
-			case l, ok := <-node.lines:
+			case l, ok := <-node.Lines:
 				if !ok {
 					t.Fatalf("the node side exited waiting for %s; its log ends:\n%s", prefix, nodeLog())
 				}
@@ -134,17 +128,14 @@ func TestAgentRestartUnderLoad(t *testing.T) {
 	}
 	ready := expect("READY", 5*time.Minute)
 	podIP := ready[0]
-	ip(t, "-n", podNS, "addr", "add", podIP+"/32", "dev", "eth0")
-	ip(t, "-n", podNS, "route", "add", nodeIP.String()+"/32", "dev", "eth0")
-	ip(t, "-n", podNS, "route", "add", "default", "via", nodeIP.String(), "dev", "eth0")
-	ip(t, "-n", nodeNS, "route", "add", podIP+"/32", "dev", hostIf)
+	netnode.RoutePod(t, nodeNS, podNS, hostIf, podIP, nodeIP)
 	t.Logf("node ready in %s; pod %s", time.Since(began).Round(time.Millisecond), podIP)
 
 	// The load loop.
-	load := startHelper(t, podNS, []string{loadEnv + "=1"}, os.Stderr, 10*time.Second)
+	load := netnode.StartHelper(t, podNS, []string{loadEnv + "=1"}, os.Stderr, 10*time.Second)
 	var res results
 	collected := make(chan struct{})
-	go func() { res.collect(load.lines); close(collected) }()
+	go func() { res.collect(load.Lines); close(collected) }()
 	loadStart := time.Now()
 	waitToken := func(after time.Time, what string) time.Duration {
 		t.Helper()
@@ -177,7 +168,7 @@ func TestAgentRestartUnderLoad(t *testing.T) {
 	phases[0].to = time.Now()
 	for _, p := range phases[1:] {
 		p.from = time.Now()
-		fmt.Fprintln(node.stdin, p.cmd)
+		node.Send(p.cmd)
 		ns, _ := strconv.ParseInt(expect("STOPPED", time.Minute)[0], 10, 64)
 		p.stopped = time.Unix(0, ns)
 		expect("SERVING", 2*time.Minute)
@@ -185,7 +176,7 @@ func TestAgentRestartUnderLoad(t *testing.T) {
 		time.Sleep(hold)
 		p.to = time.Now()
 	}
-	if err := load.stop(10 * time.Second); err != nil {
+	if err := load.Stop(10 * time.Second); err != nil {
 		t.Errorf("load loop: %v", err)
 	}
 	<-collected
@@ -248,7 +239,7 @@ func TestAgentRestartUnderLoad(t *testing.T) {
 	}
 
 	// Uninstall; now, and only now, the pod reaches the IMDS stand-in.
-	fmt.Fprintln(node.stdin, "cleanup")
+	node.Send("cleanup")
 	expect("CLEANED", time.Minute)
 	if out, _ := exec.Command("ip", "netns", "exec", nodeNS, "iptables-save").CombinedOutput(); strings.Contains(string(out), "PODID") {
 		t.Errorf("cleanup left rules behind:\n%s", out)
@@ -257,16 +248,8 @@ func TestAgentRestartUnderLoad(t *testing.T) {
 	if err != nil || string(out) != imdsBody {
 		t.Errorf("pod after cleanup: %q, %v; want the IMDS stand-in's answer (is the test's route to it broken?)", out, err)
 	}
-	if err := node.stop(2 * time.Minute); err != nil {
+	if err := node.Stop(2 * time.Minute); err != nil {
 		t.Errorf("node side: %v\n%s", err, nodeLog())
 	}
 	t.Logf("total runtime %s", time.Since(began).Round(time.Millisecond))
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -23,8 +23,8 @@ import (
 	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/agent"
 	"github.com/podid/podid/internal/cloud"
-	"github.com/podid/podid/internal/controller"
 	"github.com/podid/podid/internal/testenv"
+	"github.com/podid/podid/internal/testenv/netnode"
 )
 
 // The node side runs in the node namespace (this test binary re-executed
@@ -88,46 +88,31 @@ type inprocAgent struct {
 func runNode() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	fail := func(err error) int {
-		fmt.Println("FAILED", err)
-		return 1
-	}
 	n := &node{podidBin: os.Getenv(podidEnv)}
-	var err error
-	n.env, err = testenv.Start(ctx, testenv.Options{Nodes: 1, NodeAddresses: func(int) (netip.Prefix, netip.Addr) {
-		return nodePodCIDR, nodeIP
-	}})
+	nd, err := netnode.StartNode(ctx, world, nodePodCIDR, nodeIP)
 	if err != nil {
-		return fail(err)
+		return netnode.Fail(err)
 	}
-	defer n.env.Stop()
+	defer nd.Stop()
+	n.env, n.cloud, n.caFile = nd.Env, nd.Cloud, nd.CAFile
 	n.logDir = n.env.Dir
-	cp := n.env.ControlPlane
-	if n.cloud, err = startCloud(ctx, cp.Issuer, cp.CAFile); err != nil {
-		return fail(err)
-	}
-	defer func() { _ = n.cloud.Close() }()
-	n.caFile = filepath.Join(n.env.Dir, "cloud-ca.pem")
-	if err := os.WriteFile(n.caFile, n.cloud.CAPEM(), 0o600); err != nil {
-		return fail(err)
-	}
-	if n.imdsURL, err = instanceIMDS(n.cloud); err != nil {
-		return fail(err)
+	if n.imdsURL, err = netnode.InstanceIMDS(n.cloud, 0); err != nil {
+		return netnode.Fail(err)
 	}
 	micCtx, micCancel := context.WithCancel(ctx)
 	micWait, err := n.startMIC(micCtx)
 	if err != nil {
 		micCancel()
-		return fail(err)
+		return netnode.Fail(err)
 	}
 	defer func() { micCancel(); _ = micWait() }()
 	podIP, err := n.createWorkload(ctx)
 	if err != nil {
-		return fail(err)
+		return netnode.Fail(err)
 	}
 	defer n.stop(syscall.SIGTERM)
 	if err := n.startInproc(ctx); err != nil {
-		return fail(err)
+		return netnode.Fail(err)
 	}
 	fmt.Println("READY", podIP)
 
@@ -170,21 +155,10 @@ func runNode() int {
 }
 
 func (n *node) startMIC(ctx context.Context) (func() error, error) {
-	app, ok := n.cloud.Application(micApp)
-	if !ok {
-		return nil, fmt.Errorf("application %s missing from the test world", micApp)
+	opts, err := netnode.MICOptions(n.env, n.cloud, tenantID, n.caFile)
+	if err != nil {
+		return nil, err
 	}
-	secretFile := filepath.Join(n.env.Dir, "mic-secret")
-	if err := os.WriteFile(secretFile, []byte(micSecret), 0o600); err != nil {
-		return nil, fmt.Errorf("write mic secret: %w", err)
-	}
-	opts := controller.NewOptions()
-	opts.Cloud.ARMEndpoint = n.cloud.ARMURL()
-	opts.Cloud.AuthorityHost = n.cloud.AuthorityURL()
-	opts.Cloud.TenantID = tenantID
-	opts.Cloud.ClientID = app.AppID
-	opts.Cloud.ClientSecretFile = secretFile
-	opts.Cloud.CAFile = n.caFile
 	return n.env.RunMIC(ctx, opts)
 }
 
@@ -197,8 +171,8 @@ func (n *node) createWorkload(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("identity %s missing", fedIdentity)
 	}
 	objs := []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: agentNamespace}},
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: agentNamespace, Name: agentServiceAccount}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: netnode.AgentNamespace}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: netnode.AgentNamespace, Name: netnode.AgentServiceAccount}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: appNS}},
 		&podidv1.AzureIdentity{
 			ObjectMeta: metav1.ObjectMeta{Namespace: appNS, Name: "fed"},
@@ -243,8 +217,8 @@ func (n *node) options() *agent.Options {
 	o.AuthorityHost = n.cloud.AuthorityURL()
 	o.AuthorityCAFile = n.caFile
 	o.TenantID = tenantID
-	o.ServiceAccountNamespace = agentNamespace
-	o.ServiceAccountName = agentServiceAccount
+	o.ServiceAccountNamespace = netnode.AgentNamespace
+	o.ServiceAccountName = netnode.AgentServiceAccount
 	o.ManageIPTables = true
 	o.PodCIDRs = []string{nodePodCIDR.String()}
 	return o
