@@ -102,6 +102,9 @@ func (c *Cloud) checkCertAssertion(assertion string, tok *jwt.Token, p Principal
 		if err != nil {
 			continue
 		}
+		if !cc.End.IsZero() && !c.now().Before(cc.End) {
+			return errCertExpired(p.ClientID, cert, cc.End)
+		}
 		if _, err := jwt.Parse(assertion, func(*jwt.Token) (any, error) { return cert.PublicKey, nil },
 			jwt.WithValidMethods([]string{"RS256", "PS256"}), jwt.WithoutClaimsValidation()); err != nil {
 			return errSignature("The signature is invalid.")

@@ -1,8 +1,12 @@
 package cloud
 
 import (
+	"crypto/sha1" //nolint:gosec // thumbprints only
+	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -72,6 +76,16 @@ func errSignature(detail string) *aadError {
 func errCertNotRegistered(app string) *aadError {
 	return newAADError(http.StatusUnauthorized, "invalid_client", 700027,
 		"The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '%s'.]", app)
+}
+
+// errCertExpired is Azure's answer to an assertion signed with a registered
+// certificate credential whose end date has passed.
+func errCertExpired(app string, cert *x509.Certificate, end time.Time) *aadError {
+	const layout = "01/02/2006 15:04:05"
+	sum := sha1.Sum(cert.Raw) //nolint:gosec // Azure names keys by their SHA-1 thumbprint.
+	return newAADError(http.StatusUnauthorized, "invalid_client", 700027,
+		"Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '%s', Found key 'Start=%s, End=%s', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '%s'.]",
+		strings.ToUpper(hex.EncodeToString(sum[:])), cert.NotBefore.UTC().Format(layout), end.UTC().Format(layout), app)
 }
 
 func errIssuerUnreachable(iss string, err error) *aadError {

@@ -107,6 +107,10 @@ func (c *Cloud) serveSecrets(w http.ResponseWriter, r *http.Request, caller toke
 			kvError(w, http.StatusNotFound, "SecretNotFound", fmt.Sprintf("A secret with (name/id) %s was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182", ref), "")
 			return
 		}
+		if !sv.Enabled {
+			kvError(w, http.StatusForbidden, "Forbidden", "Operation get is not allowed on a disabled secret.", "SecretDisabled")
+			return
+		}
 		writeJSON(w, http.StatusOK, secretJSON(base, name, sv))
 	case http.MethodPut:
 		if len(parts) != 2 {
