@@ -44,6 +44,9 @@ func (c *Cloud) serveARM(w http.ResponseWriter, r *http.Request) {
 	}
 	call.segs = strings.Split(strings.TrimPrefix(path, "/"), "/")
 	s := call.segs
+	if c.serveRootListing(call, s) {
+		return
+	}
 	if len(s) < 2 || !strings.EqualFold(s[0], "subscriptions") {
 		armError(w, http.StatusNotFound, "InvalidResourceType", "The resource type could not be found in the namespace.")
 		return

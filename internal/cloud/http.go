@@ -40,7 +40,7 @@ func (c *Cloud) rootHandler() http.Handler {
 
 func isARMPath(p string) bool {
 	lp := strings.ToLower(p)
-	return strings.HasPrefix(lp, "/subscriptions") || strings.HasPrefix(lp, "/providers/")
+	return strings.HasPrefix(lp, "/subscriptions") || strings.HasPrefix(lp, "/providers/") || lp == "/tenants" || lp == "/tenants/"
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -26,11 +26,17 @@ import (
 // token with no selector, with client_id, with object_id and with
 // msi_res_id, and must get a token for that identity.
 //
-// It needs root, iproute2, iptables, Debian's python3-azure and nodejs with
-// npm (the test installs @azure/identity@4 into ~/.cache/podid/npm).
+// az CLI logs in with the identity (az login --identity [--username]),
+// which also lists the subscriptions it sees through Resource Manager, then
+// prints a Key Vault token (az account get-access-token).
+//
+// It needs root, iproute2, iptables, Debian's python3-azure and azure-cli,
+// and nodejs with npm (the test installs @azure/identity@4 into
+// ~/.cache/podid/npm).
 func TestClientMatrix(t *testing.T) {
 	testenv.RequireNetworkNamespaces(t)
-	clients := []imdsClient{goClient(t), pythonClient(t), jsClient(t)}
+	az := &azCloud{}
+	clients := []imdsClient{goClient(t), pythonClient(t), jsClient(t), azClient(t, az)}
 
 	id := fmt.Sprintf("%d", os.Getpid()%100000)
 	node, pod := "ncl"+id, "pcl"+id
@@ -39,11 +45,13 @@ func TestClientMatrix(t *testing.T) {
 		netnode.AddNetns(t, ns)
 	}
 	netnode.LinkPod(t, node, pod, host, "ccl"+id, nodeIP)
+	podHosts(t, pod, nodeIP)
 
 	agentLog := filepath.Join(t.TempDir(), "agent.log")
 	ready, stop := startNode(t, node, agentLog)
 	defer stop()
 	podIP, ident := ready[0], identity{clientID: ready[1], objectID: ready[2], resourceID: ready[3]}
+	az.url, az.caFile = "https://localhost:"+ready[4], ready[5]
 	netnode.RoutePod(t, node, pod, host, podIP, nodeIP)
 
 	values := map[selector]string{noID: "", clientID: ident.clientID, objectID: ident.objectID, msiResID: ident.resourceID}
@@ -131,7 +139,8 @@ func ask(t *testing.T, c imdsClient, ns string, sel selector, value string, want
 }
 
 // startNode runs this binary as the node inside namespace ns and returns
-// the fields after READY (pod IP, client ID, object ID, resource ID) and a
+// the fields after READY (pod IP, client ID, object ID, resource ID, cloud
+// port, cloud CA file) and a
 // func that stops the node and waits for it.
 func startNode(t *testing.T, ns, agentLog string) ([]string, func()) {
 	t.Helper()
@@ -149,7 +158,7 @@ func startNode(t *testing.T, ns, agentLog string) ([]string, func()) {
 		}
 	}
 	for line := range helper.Lines {
-		if f := strings.Fields(line); len(f) == 5 && f[0] == "READY" {
+		if f := strings.Fields(line); len(f) == 7 && f[0] == "READY" {
 			go func() { // keep the pipe drained
 				for range helper.Lines {
 				}

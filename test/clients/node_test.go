@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,7 +43,8 @@ var (
 	nodeIP  = netip.MustParseAddr("10.252.0.1")
 )
 
-// runNode prints "READY <pod IP> <client ID> <object ID> <resource ID>" once
+// runNode prints "READY <pod IP> <client ID> <object ID> <resource ID>
+// <cloud port> <cloud CA file>" once
 // the pod's identity is assigned and the agent's rules are in place, then
 // waits for stdin to close and stops everything. The agent's log goes to
 // the file named by the PODID_CLIENTS_AGENT_LOG variable.
@@ -81,7 +84,13 @@ func runNode() int {
 		return netnode.Fail(err)
 	}
 	defer func() { agentCancel(); <-agentDone }()
-	fmt.Printf("READY %s %s %s %s\n", podIP, id.ClientID, id.PrincipalID, id.ID)
+	// az CLI in the pod reaches Resource Manager through a TCP forwarder on
+	// the node's address; the cloud itself listens on the node's loopback.
+	armPort, err := forwardCloud(ctx, c)
+	if err != nil {
+		return netnode.Fail(err)
+	}
+	fmt.Printf("READY %s %s %s %s %d %s\n", podIP, id.ClientID, id.PrincipalID, id.ID, armPort, caFile)
 	_, _ = os.Stdin.Read(make([]byte, 1)) // until the test closes stdin
 	return 0
 }
@@ -210,4 +219,44 @@ func startAgent(ctx context.Context, env *testenv.Env, c *cloud.Cloud, caFile st
 		return done, fmt.Errorf("wait for the agent: %w", err)
 	}
 	return done, nil
+}
+
+// forwardCloud listens on a free port of the node's address and relays each
+// connection, TLS and all, to the cloud's HTTPS listener on loopback; it
+// stops when ctx ends. The cloud's certificate names "localhost", which is
+// what the pod's hosts file maps to the node's address.
+func forwardCloud(ctx context.Context, c *cloud.Cloud) (int, error) {
+	u, err := url.Parse(c.URL())
+	if err != nil {
+		return 0, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(nodeIP.String(), "0"))
+	if err != nil {
+		return 0, fmt.Errorf("listen for the cloud forwarder: %w", err)
+	}
+	go func() { <-ctx.Done(); _ = ln.Close() }()
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer func() { _ = in.Close() }()
+				out, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+				if err != nil {
+					return
+				}
+				defer func() { _ = out.Close() }()
+				done := make(chan struct{}, 2)
+				go func() { _, _ = io.Copy(out, in); done <- struct{}{} }()
+				go func() { _, _ = io.Copy(in, out); done <- struct{}{} }()
+				select {
+				case <-done:
+				case <-ctx.Done():
+				}
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }

@@ -18,4 +18,7 @@ var world = netnode.World{
 	TenantID:       tenantID,
 	SubscriptionID: subscriptionID,
 	Instances:      1,
+	// az login --identity lists the subscriptions the identity can see and
+	// refuses to log in without one; Reader on the node group is enough.
+	RoleAssignments: []string{"{principal: " + fedIdentity + ", role: Reader, scope: resourceGroup/" + nodeGroup + "}"},
 }
