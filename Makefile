@@ -4,7 +4,7 @@ CONTROLLER_TOOLS_VERSION ?= v0.19.0
 TOOLS_DIR ?= $(HOME)/.cache/podid/tools/controller-tools-$(CONTROLLER_TOOLS_VERSION)
 CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen
 
-.PHONY: all build test unit lint generate bins bench fuzz clean
+.PHONY: all build test unit lint generate bins bench fuzz soak clean
 
 all: build
 
@@ -47,6 +47,12 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+## soak: every node agent under steady load with pod churn for PODID_SOAK_DURATION
+## (10m); prints RSS, goroutines and open descriptors after warm-up and at the end.
+PODID_SOAK_DURATION ?= 10m
+soak: bins
+	PODID_SOAK_DURATION=$(PODID_SOAK_DURATION) $(GO) test -count=1 -run '^$$' -bench BenchmarkSoak -benchtime=1x -timeout 60m ./test/agent/
 
 ## generate: deepcopy and CRDs from api/v1, then the legacy field spellings
 generate: $(CONTROLLER_GEN)

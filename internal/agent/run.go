@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -48,6 +49,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 		return err
 	}
 	reg := prometheus.NewRegistry()
+	// The Go runtime's and the process's own figures (goroutines, heap,
+	// resident memory, open descriptors), as every Prometheus target has.
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := server.NewMetrics(reg)
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)

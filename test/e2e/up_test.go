@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +102,26 @@ func TestUpTokenDown(t *testing.T) {
 		r := run(t, nil, "token", "--state-dir", dir, "--pod", rec.Demo.Namespace+"/"+plan.DemoUnboundPod, "--resource", "https://vault.azure.net", "--timeout", "20s")
 		if r.err == nil || r.stdout != "" || !strings.Contains(r.stderr, "no identity is assigned to pod") {
 			t.Fatalf("err %v, stdout %q, stderr %q; want a refusal from the agent", r.err, r.stdout, r.stderr)
+		}
+	})
+
+	t.Run("each agent serves its own and the Go runtime's metrics", func(t *testing.T) {
+		for node, addr := range rec.Agents {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.Get("http://" + net.JoinHostPort(host, strconv.Itoa(plan.AgentMetricsPort)) + "/metrics")
+			if err != nil {
+				t.Fatalf("agent of %s: %v", node, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			for _, want := range []string{"go_goroutines ", "process_open_fds ", "process_resident_memory_bytes ", "podid_"} {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("agent of %s: /metrics lacks %q", node, want)
+				}
+			}
 		}
 	})
 
