@@ -27,13 +27,7 @@ func TestStandbyTakesOverWhenTheLeaderDies(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	env := testenv.StartT(t, testenv.Options{Nodes: 2})
-	mic := buildMIC(t)
-	ns := env.NewNamespace(t)
-	create(ctx, t, env,
-		&podidv1.AzureIdentity{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "id"},
-			Spec: podidv1.AzureIdentitySpec{ClientID: "248b3285-aa4c-436f-b0da-8ab35ba2d14a"}},
-		&podidv1.AzureIdentityBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b"},
-			Spec: podidv1.AzureIdentityBindingSpec{AzureIdentity: "id", Selector: "app"}})
+	mic, ns := buildMIC(t), bindApp(ctx, t, env)
 
 	a := startMIC(t, env, mic, "a")
 	leader := waitLeader(ctx, t, env, "")
@@ -69,13 +63,7 @@ func TestLeaderKilledMidBurst(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	env := testenv.StartT(t, testenv.Options{Nodes: 4})
-	mic := buildMIC(t)
-	ns := env.NewNamespace(t)
-	create(ctx, t, env,
-		&podidv1.AzureIdentity{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "id"},
-			Spec: podidv1.AzureIdentitySpec{ClientID: "248b3285-aa4c-436f-b0da-8ab35ba2d14a"}},
-		&podidv1.AzureIdentityBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b"},
-			Spec: podidv1.AzureIdentityBindingSpec{AzureIdentity: "id", Selector: "app"}})
+	mic, ns := buildMIC(t), bindApp(ctx, t, env)
 	byName := map[string]*proc.Process{"a": startMIC(t, env, mic, "a")}
 	leader := waitLeader(ctx, t, env, "")
 	byName["b"] = startMIC(t, env, mic, "b")
@@ -106,6 +94,19 @@ func TestLeaderKilledMidBurst(t *testing.T) {
 	}
 	waitAssigned(ctx, t, env, ns, pods, 3*time.Minute)
 	t.Logf("all %d pods Assigned once, %s after the kill", pods, time.Since(killedAt).Round(100*time.Millisecond))
+}
+
+// bindApp makes a namespace with an identity whose binding selects the
+// pods labelled "app", and returns its name.
+func bindApp(ctx context.Context, t *testing.T, env *testenv.Env) string {
+	t.Helper()
+	ns := env.NewNamespace(t)
+	create(ctx, t, env,
+		&podidv1.AzureIdentity{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "id"},
+			Spec: podidv1.AzureIdentitySpec{ClientID: "248b3285-aa4c-436f-b0da-8ab35ba2d14a"}},
+		&podidv1.AzureIdentityBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "b"},
+			Spec: podidv1.AzureIdentityBindingSpec{AzureIdentity: "id", Selector: "app"}})
+	return ns
 }
 
 func buildMIC(t *testing.T) string {
