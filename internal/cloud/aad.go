@@ -27,7 +27,7 @@ func (c *Cloud) serveAAD(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_tenant", "error_description": errTenantNotFound(tenantRef).Error()})
 			return
 		}
-		c.serveDiscovery(w, tenant)
+		c.serveDiscovery(w, r, tenant)
 	case "discovery/v2.0/keys", "discovery/keys":
 		c.serveJWKS(w)
 	case "oauth2/v2.0/token":
@@ -45,8 +45,8 @@ func (c *Cloud) serveAAD(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (c *Cloud) serveDiscovery(w http.ResponseWriter, t Tenant) {
-	base := c.baseURL + "/" + t.ID
+func (c *Cloud) serveDiscovery(w http.ResponseWriter, r *http.Request, t Tenant) {
+	base := c.authorityBase(r) + "/" + t.ID
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_endpoint":                        base + "/oauth2/v2.0/token",
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
@@ -56,7 +56,7 @@ func (c *Cloud) serveDiscovery(w http.ResponseWriter, t Tenant) {
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
-		"issuer":                                c.issuer(t.ID),
+		"issuer":                                base + "/v2.0",
 		"request_uri_parameter_supported":       false,
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
 		"device_authorization_endpoint":         base + "/oauth2/v2.0/devicecode",
@@ -144,7 +144,7 @@ func (c *Cloud) serveToken(w http.ResponseWriter, r *http.Request, tenant Tenant
 			aerr = newAADError(http.StatusBadRequest, "invalid_request", 50027, "Invalid client_assertion_type '%s'.", f.Get("client_assertion_type"))
 			break
 		}
-		endpoints := []string{c.baseURL + "/" + tenant.ID + "/oauth2/v2.0/token", c.baseURL + "/" + tenantRef + "/oauth2/v2.0/token"}
+		endpoints := []string{c.authorityBase(r) + "/" + tenant.ID + "/oauth2/v2.0/token", c.authorityBase(r) + "/" + tenantRef + "/oauth2/v2.0/token"}
 		aerr = c.checkAssertion(r.Context(), f.Get("client_assertion"), principal, certs, endpoints)
 	default:
 		aerr = errMissingCredential()

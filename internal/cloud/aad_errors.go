@@ -106,6 +106,6 @@ func (c *Cloud) writeAADError(w http.ResponseWriter, r *http.Request, e *aadErro
 	w.Header().Set("x-ms-request-id", trace)
 	writeJSON(w, e.status, map[string]any{
 		"error": e.kind, "error_description": desc, "error_codes": []int{e.code}, "timestamp": ts,
-		"trace_id": trace, "correlation_id": corr, "error_uri": fmt.Sprintf("%s/error?code=%d", c.baseURL, e.code),
+		"trace_id": trace, "correlation_id": corr, "error_uri": fmt.Sprintf("%s/error?code=%d", c.authorityBase(r), e.code),
 	})
 }

@@ -28,7 +28,7 @@ func armError(w http.ResponseWriter, status int, code, msg string) {
 func (c *Cloud) serveARM(w http.ResponseWriter, r *http.Request) {
 	caller, err := c.verifyBearer(r, armAudiences...)
 	if err != nil {
-		c.armUnauthorized(w, caller, err)
+		c.armUnauthorized(w, r, caller, err)
 		return
 	}
 	if r.URL.Query().Get("api-version") == "" {
@@ -68,7 +68,7 @@ func (c *Cloud) serveARM(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (c *Cloud) armUnauthorized(w http.ResponseWriter, caller tokenClaims, err error) {
+func (c *Cloud) armUnauthorized(w http.ResponseWriter, r *http.Request, caller tokenClaims, err error) {
 	code, msg, desc := "InvalidAuthenticationToken", "The access token is invalid.", "The access token is invalid."
 	switch {
 	case errors.Is(err, errNoBearer):
@@ -80,7 +80,7 @@ func (c *Cloud) armUnauthorized(w http.ResponseWriter, caller tokenClaims, err e
 		msg = fmt.Sprintf("The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences '%s'.", caller.Audience, strings.Join(armAudiences, "','"))
 		desc = "The access token has been obtained for wrong audience or resource."
 	}
-	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="%s/", error="invalid_token", error_description="%s"`, c.baseURL, desc))
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="%s/", error="invalid_token", error_description="%s"`, c.authorityBase(r), desc))
 	armError(w, http.StatusUnauthorized, code, msg)
 }
 
@@ -94,9 +94,9 @@ func (c *Cloud) checkSubscription(call *armCall, subID string) bool {
 		return false
 	}
 	if !strings.EqualFold(sub.TenantID, call.caller.TenantID) {
-		call.w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="%s/%s", error="invalid_token", error_description="The access token is from the wrong issuer."`, c.baseURL, sub.TenantID))
+		call.w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer authorization_uri="%s/%s", error="invalid_token", error_description="The access token is from the wrong issuer."`, c.authorityBase(call.r), sub.TenantID))
 		armError(call.w, http.StatusUnauthorized, "InvalidAuthenticationTokenTenant",
-			fmt.Sprintf("The access token is from the wrong issuer '%s'. It must match the tenant '%s' associated with this subscription. Please use the authority (URL) '%s/%s' to get the token.", call.caller.Issuer, c.issuer(sub.TenantID), c.baseURL, sub.TenantID))
+			fmt.Sprintf("The access token is from the wrong issuer '%s'. It must match the tenant '%s' associated with this subscription. Please use the authority (URL) '%s/%s' to get the token.", call.caller.Issuer, c.issuer(sub.TenantID), c.authorityBase(call.r), sub.TenantID))
 		return false
 	}
 	return true

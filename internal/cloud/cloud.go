@@ -70,7 +70,9 @@ type Cloud struct {
 	lnMu  sync.Mutex
 	imds  map[string]*imdsListener // key: lower machine ID + "#" + index
 	vault map[string]*vaultListener
-	wg    sync.WaitGroup
+	// azureNames are the servers ServeAzureNames started.
+	azureNames []*http.Server
+	wg         sync.WaitGroup
 }
 
 // Start brings up the cloud and returns once every listener is accepting.
@@ -203,6 +205,9 @@ func (c *Cloud) Close() error {
 	}
 	for _, l := range c.vault {
 		errs = append(errs, l.srv.Shutdown(ctx))
+	}
+	for _, srv := range c.azureNames {
+		errs = append(errs, srv.Shutdown(ctx))
 	}
 	c.lnMu.Unlock()
 	c.wg.Wait()

@@ -4,7 +4,10 @@
 // per VM or VMSS instance), an Azure Resource Manager subset (resource groups,
 // user-assigned identities and their federated credentials, VMSS/VM
 // identities, role definitions and assignments with real RBAC checks) and Key
-// Vault secrets (one HTTPS listener per vault).
+// Vault secrets (one HTTPS listener per vault). ServeAzureNames also answers
+// Azure's own host names (login.microsoftonline.com, management.azure.com,
+// <vault>.vault.azure.net) on one TLS listener, for pods of real nodes that
+// reach the cloud by those names through package clusterdns.
 //
 // Real, unmodified Azure SDK clients are the judges: azidentity, azsecrets and
 // the resourcemanager modules accept its responses, and it refuses what Azure

@@ -51,7 +51,7 @@ func (c *Cloud) vaultHandler(vaultName string) http.Handler {
 			kvError(w, http.StatusNotFound, "VaultNotFound", fmt.Sprintf("Vault '%s' was deleted.", vaultName), "")
 			return
 		}
-		challenge := fmt.Sprintf(`Bearer authorization="%s/%s", resource="%s"`, c.baseURL, tenant, vaultResource)
+		challenge := fmt.Sprintf(`Bearer authorization="%s/%s", resource="%s"`, c.authorityBase(r), tenant, vaultResource)
 		caller, err := c.verifyBearer(r, vaultResource, vaultResource+"/")
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", challenge)

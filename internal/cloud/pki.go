@@ -147,33 +147,46 @@ func loadOrCreateRSA(dir string) (*rsa.PrivateKey, error) {
 }
 
 func (p *pki) issueServerCert(hosts []string) error {
+	dnsNames := []string{"localhost"}
+	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else if h != "" {
+			dnsNames = append(dnsNames, h)
+		}
+	}
+	cert, err := p.issueLeaf("podid embedded cloud", dnsNames, ips)
+	if err != nil {
+		return err
+	}
+	p.serverCert = cert
+	return nil
+}
+
+// issueLeaf signs a fresh one-year server certificate for dnsNames and ips
+// with the CA; the chain it returns carries the CA so clients that trust the
+// CA need nothing else.
+func (p *pki) issueLeaf(commonName string, dnsNames []string, ips []net.IP) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return fmt.Errorf("generate server key: %w", err)
+		return tls.Certificate{}, fmt.Errorf("generate key for %s: %w", commonName, err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "podid embedded cloud"},
+		Subject:      pkix.Name{CommonName: commonName},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().AddDate(1, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if h != "" {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
+		DNSNames:     dnsNames,
+		IPAddresses:  ips,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.caCert, &key.PublicKey, p.caKey)
 	if err != nil {
-		return fmt.Errorf("create server certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("create certificate for %s: %w", commonName, err)
 	}
-	p.serverCert = tls.Certificate{Certificate: [][]byte{der, p.caCert.Raw}, PrivateKey: key}
-	return nil
+	return tls.Certificate{Certificate: [][]byte{der, p.caCert.Raw}, PrivateKey: key}, nil
 }
 
 func serial() *big.Int {

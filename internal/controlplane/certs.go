@@ -29,13 +29,16 @@ type keyPair struct {
 
 // pki is every credential one control plane needs.
 type pki struct {
-	ca       keyPair
-	serving  keyPair
-	admin    keyPair
-	saKeyPEM []byte // RSA private key signing service-account tokens
-	saPubPEM []byte
-	saKey    string
-	saPub    string
+	ca      keyPair
+	serving keyPair
+	admin   keyPair
+	// kubeletClient is the apiserver's identity towards kubelets (logs,
+	// exec, port-forward), which authorize it through the API.
+	kubeletClient keyPair
+	saKeyPEM      []byte // RSA private key signing service-account tokens
+	saPubPEM      []byte
+	saKey         string
+	saPub         string
 }
 
 func newPKI(dir string, now time.Time) (*pki, error) {
@@ -59,6 +62,13 @@ func newPKI(dir string, now time.Time) (*pki, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create admin client certificate: %w", err)
 	}
+	kubeletClient, err := newCert(certRequest{
+		cn: "kube-apiserver-kubelet-client", org: []string{"system:masters"},
+		usage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, &ca, now)
+	if err != nil {
+		return nil, fmt.Errorf("create kubelet client certificate: %w", err)
+	}
 	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, fmt.Errorf("create service-account signing key: %w", err)
@@ -68,7 +78,7 @@ func newPKI(dir string, now time.Time) (*pki, error) {
 		return nil, fmt.Errorf("encode service-account public key: %w", err)
 	}
 	p := &pki{
-		ca: ca, serving: serving, admin: admin,
+		ca: ca, serving: serving, admin: admin, kubeletClient: kubeletClient,
 		saKeyPEM: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(saKey)}),
 		saPubPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}),
 	}
@@ -79,7 +89,7 @@ func (p *pki) write(dir string) error {
 	files := []struct {
 		kp   *keyPair
 		name string
-	}{{&p.ca, "ca"}, {&p.serving, "apiserver"}, {&p.admin, "admin"}}
+	}{{&p.ca, "ca"}, {&p.serving, "apiserver"}, {&p.admin, "admin"}, {&p.kubeletClient, "apiserver-kubelet-client"}}
 	for _, f := range files {
 		f.kp.certFile = filepath.Join(dir, f.name+".crt")
 		f.kp.keyFile = filepath.Join(dir, f.name+".key")

@@ -32,7 +32,7 @@ func (cp *ControlPlane) startControllers(ctx context.Context, opts Options, keys
 	// talks to them, on loopback.
 	health := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback health check of a child we started
 	for _, s := range specs {
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			return err
 		}

@@ -69,6 +69,8 @@ type ControlPlane struct {
 	// ServiceAccountKeyFile is the public key that verifies service-account tokens.
 	ServiceAccountKeyFile string
 
+	// keys issue node credentials (NodeKubeconfig).
+	keys            *pki
 	etcd, apiserver *proc.Process
 	// controllers are kube-scheduler and kube-controller-manager, when run.
 	controllers []*proc.Process
@@ -100,7 +102,7 @@ func Start(ctx context.Context, opts Options) (_ *ControlPlane, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	cp := &ControlPlane{CAFile: keys.ca.certFile, ServiceAccountKeyFile: keys.saPub}
+	cp := &ControlPlane{CAFile: keys.ca.certFile, ServiceAccountKeyFile: keys.saPub, keys: keys}
 	defer func() {
 		if retErr != nil {
 			cp.Stop()
@@ -149,11 +151,11 @@ func publishIssuer(ctx context.Context, cfg *rest.Config) error {
 }
 
 func (cp *ControlPlane) startEtcd(ctx context.Context, opts Options) (string, error) {
-	clientPort, err := freePort()
+	clientPort, err := FreePort()
 	if err != nil {
 		return "", err
 	}
-	peerPort, err := freePort()
+	peerPort, err := FreePort()
 	if err != nil {
 		return "", err
 	}
@@ -194,7 +196,7 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, opts Options, keys *
 	port := opts.APIServerPort
 	if port == 0 {
 		var err error
-		if port, err = freePort(); err != nil {
+		if port, err = FreePort(); err != nil {
 			return err
 		}
 	}
@@ -215,14 +217,23 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, opts Options, keys *
 		"--service-account-key-file=" + keys.saPub,
 		"--service-account-signing-key-file=" + keys.saKey,
 		"--service-cluster-ip-range=" + DefaultServiceClusterCIDR,
-		"--authorization-mode=RBAC",
+		// Node: kubelets of real nodes read and write only what their
+		// own pods need, as on AKS.
+		"--authorization-mode=Node,RBAC",
 		"--allow-privileged=true",
-		// No kube-controller-manager creates default ServiceAccounts here,
-		// and kwok runs no containers to mount their tokens into.
-		"--disable-admission-plugins=ServiceAccount",
 		// 127.0.0.1 may not be an endpoint of the kubernetes Service.
 		"--endpoint-reconciler-type=none",
 		"--profiling=false",
+		"--kubelet-client-certificate=" + keys.kubeletClient.certFile,
+		"--kubelet-client-key=" + keys.kubeletClient.keyFile,
+		// Real nodes register their bridge address as InternalIP; node
+		// names do not resolve.
+		"--kubelet-preferred-address-types=InternalIP,Hostname",
+	}
+	if !opts.Controllers {
+		// No kube-controller-manager creates default ServiceAccounts
+		// then, and kwok runs no containers to mount their tokens into.
+		args = append(args, "--disable-admission-plugins=ServiceAccount")
 	}
 	args = append(args, opts.ExtraAPIServerArgs...)
 	var err error

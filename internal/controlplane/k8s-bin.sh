@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and caches the real control-plane binaries podid runs against:
-# kube-apiserver, kube-scheduler and kube-controller-manager
+# kube-apiserver, kube-scheduler, kube-controller-manager and kubelet
 # (k8s.io/kubernetes, staging modules replaced by their published
 # versions), etcd (go.etcd.io/etcd/server/v3/etcdmain) and kwok.
 # Everything comes from the Go module proxy; nothing prebuilt is downloaded.
@@ -11,7 +11,7 @@
 # run twice at once: builds happen under a flock and land by rename.
 #
 # Components can be named as arguments (default: kube-apiserver
-# kube-scheduler kube-controller-manager etcd kwok; kubectl on request).
+# kube-scheduler kube-controller-manager kubelet etcd kwok; kubectl on request).
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.34.2}"
@@ -24,11 +24,11 @@ root="$cache_root/k8s-bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION
 bin="$root/bin"
 
 want=("$@")
-if [ ${#want[@]} -eq 0 ]; then want=(kube-apiserver kube-scheduler kube-controller-manager etcd kwok); fi
+if [ ${#want[@]} -eq 0 ]; then want=(kube-apiserver kube-scheduler kube-controller-manager kubelet etcd kwok); fi
 for c in "${want[@]}"; do
   case "$c" in
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|etcd|kwok) ;;
-    *) echo "k8s-bin: unknown component '$c' (known: kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok)" >&2; exit 2 ;;
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kubectl|etcd|kwok) ;;
+    *) echo "k8s-bin: unknown component '$c' (known: kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl etcd kwok)" >&2; exit 2 ;;
   esac
 done
 
@@ -55,13 +55,16 @@ trap 'rm -rf "$tmp"' EXIT
 
 k8s_cmds=()
 for c in $todo; do
-  case "$c" in kube-*|kubectl) k8s_cmds+=("$c") ;; esac
+  case "$c" in kube-*|kubelet|kubectl) k8s_cmds+=("$c") ;; esac
 done
 
 build_k8s() {
   local src="$root/src/kubernetes"
   mkdir -p "$src"
-  if [ ! -f "$src/go.sum" ] || ! grep -q "k8s.io/kubernetes $K8S_VERSION" "$src/go.mod" 2>/dev/null; then
+  # tools.go names every command so one tidy records all their modules; an
+  # older cache without kubelet is re-resolved.
+  if [ ! -f "$src/go.sum" ] || ! grep -q "k8s.io/kubernetes $K8S_VERSION" "$src/go.mod" 2>/dev/null ||
+    ! grep -q cmd/kubelet "$src/tools.go" 2>/dev/null; then
     log "resolving k8s.io/kubernetes $K8S_VERSION (staging modules at $K8S_STAGING_VERSION)"
     local upstream
     upstream="$(cd "$src" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')"
@@ -87,6 +90,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
     (cd "$src" && go mod tidy -e >&2)

@@ -25,6 +25,8 @@ type NodeSpec struct {
 	ProviderID string
 	// Labels are added to the node.
 	Labels map[string]string
+	// Taints keep pods that do not tolerate them off the node.
+	Taints []corev1.Taint
 }
 
 // Layout returns the address plan of node i (0-based): pods of node i live
@@ -67,6 +69,7 @@ func Node(s NodeSpec) *corev1.Node {
 			PodCIDR:    s.PodCIDR.String(),
 			PodCIDRs:   []string{s.PodCIDR.String()},
 			ProviderID: s.ProviderID,
+			Taints:     s.Taints,
 		},
 		Status: corev1.NodeStatus{
 			Addresses:   []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: s.InternalIP.String()}},

@@ -29,7 +29,7 @@ type Runtime struct {
 // Placeholders returns a Runtime of readable stand-ins.
 func (p *Plan) Placeholders() Runtime {
 	rt := Runtime{Executable: "podid", CloudURL: "https://<cloud>", CloudCA: "<cloud-ca.pem>", Issuer: "https://<kube-apiserver>", IMDS: map[string]string{}}
-	for _, n := range p.Nodes {
+	for _, n := range p.AllNodes() {
 		rt.IMDS[n.Instance] = "http://<imds of " + n.Instance + ">"
 	}
 	return rt
@@ -82,7 +82,14 @@ func (p *Plan) AgentArgs(n Node, rt Runtime) []string {
 		"--tenant-id=" + p.TenantID,
 		"--service-account-namespace=" + AgentNamespace,
 		"--service-account-name=" + AgentServiceAccount,
-		"--manage-iptables=false",
+	}
+	if n.Real != nil {
+		// Containers call 169.254.169.254 from their own network
+		// namespaces: the agent redirects them, and its rules stay
+		// until podid down uninstalls them.
+		args = append(args, "--manage-iptables=true", "--pod-cidr="+n.PodCIDR.String())
+	} else {
+		args = append(args, "--manage-iptables=false")
 	}
 	return append(args, p.Log.Args()...)
 }

@@ -9,10 +9,13 @@ import (
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/cloud"
 	"github.com/podid/podid/internal/kwok"
 	"github.com/podid/podid/internal/logging"
+	"github.com/podid/podid/internal/node"
 	"github.com/podid/podid/internal/tokens"
 )
 
@@ -49,6 +52,9 @@ type Input struct {
 	StateDir string
 	// Nodes is how many fake nodes to run, each on its own VMSS instance.
 	Nodes int
+	// RealNodes is how many real nodes (containerd and a kubelet) to run
+	// after the fake ones, each on the next VMSS instance.
+	RealNodes int
 	// APIServerPort and CloudPort are the loopback ports; 0 picks free ones.
 	APIServerPort, CloudPort int
 	// WorldSource is the world file, or BuiltinWorld.
@@ -102,8 +108,17 @@ type Plan struct {
 	ScaleSetID string
 	// KubeletIdentity is the VMSS's own identity, never removed by mic.
 	KubeletIdentities []string
-	Nodes             []Node
-	Mic               Mic
+	// Nodes are the fake (kwok) nodes; RealNodes run containerd and a
+	// kubelet. Both are VMSS instances with a node agent each.
+	Nodes     []Node
+	RealNodes []Node
+	// FakeNodeTaint keeps workloads off the fake nodes when real nodes
+	// run, so what users apply lands where containers really run; nil
+	// without real nodes.
+	FakeNodeTaint *corev1.Taint
+	// Images are what the real nodes pull from podid's loopback registry.
+	Images []Image
+	Mic    Mic
 	// Federation is the credential the demo identity gets; its issuer is
 	// the kube-apiserver's, known once it runs.
 	Federation *Federation
@@ -121,7 +136,13 @@ type Node struct {
 	ProbeAddr  string
 	Metrics    string
 	AgentLog   string
+	// Real is the layout of a real node (bridge, pod CIDR, folder); nil
+	// for a fake node.
+	Real *node.Layout
 }
+
+// AllNodes are the fake nodes, then the real ones.
+func (p *Plan) AllNodes() []Node { return append(append([]Node(nil), p.Nodes...), p.RealNodes...) }
 
 // Mic is the controller's cloud sign-in; AppID is empty when mic has none.
 type Mic struct {
@@ -172,8 +193,11 @@ func MakePlan(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if in.Nodes > vmss.Capacity {
-		return nil, fmt.Errorf("--nodes %d: scale set %s has %d instances; raise its capacity in the world file or ask for fewer nodes", in.Nodes, vmss.Name, vmss.Capacity)
+	if in.RealNodes < 0 || in.RealNodes > node.MaxNodes {
+		return nil, fmt.Errorf("--real-nodes %d: want 0 to %d", in.RealNodes, node.MaxNodes)
+	}
+	if in.Nodes+in.RealNodes > vmss.Capacity {
+		return nil, fmt.Errorf("--nodes %d and --real-nodes %d: scale set %s has %d instances; raise its capacity in the world file or ask for fewer nodes", in.Nodes, in.RealNodes, vmss.Name, vmss.Capacity)
 	}
 	p.ScaleSetID, p.KubeletIdentities, p.TenantID = vmss.ID, vmss.UserAssigned, vmss.TenantID
 	for _, t := range in.World.Tenants {
@@ -186,16 +210,20 @@ func MakePlan(in Input) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		name := fmt.Sprintf("%s%06d", vmss.Name, i)
-		p.Nodes = append(p.Nodes, Node{
-			Name: name, Instance: fmt.Sprintf("%s_%d", vmss.Name, i),
-			ProviderID: fmt.Sprintf("azure://%s/virtualMachines/%d", vmss.ID, i),
-			PodCIDR:    cidr, InternalIP: ip,
-			AgentAddr: netip.AddrPortFrom(ip, AgentPort).String(),
-			ProbeAddr: netip.AddrPortFrom(ip, AgentProbePort).String(),
-			Metrics:   netip.AddrPortFrom(ip, AgentMetricsPort).String(),
-			AgentLog:  filepath.Join(run, "nmi-"+name+".log"),
-		})
+		p.Nodes = append(p.Nodes, instanceNode(vmss, i, cidr, ip, run))
+	}
+	for i := 0; i < in.RealNodes; i++ {
+		l, err := node.NewLayout(i, filepath.Join(run, fmt.Sprintf("node%d", i)))
+		if err != nil {
+			return nil, err
+		}
+		n := instanceNode(vmss, in.Nodes+i, l.PodCIDR, l.NodeIP, run)
+		n.Real = &l
+		p.RealNodes = append(p.RealNodes, n)
+	}
+	if in.RealNodes > 0 {
+		p.FakeNodeTaint = &FakeNodeTaint
+		p.Images = Images
 	}
 	p.Mic = Mic{Log: filepath.Join(run, "mic.log")}
 	skip := skipInput{steps: in.SkipSteps, tokenMode: p.TokenMode}
@@ -221,6 +249,21 @@ func MakePlan(in Input) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// instanceNode is node index of the scale set, with its pods in cidr and
+// its agent on ip.
+func instanceNode(vmss *cloud.Machine, i int, cidr netip.Prefix, ip netip.Addr, run string) Node {
+	name := fmt.Sprintf("%s%06d", vmss.Name, i)
+	return Node{
+		Name: name, Instance: fmt.Sprintf("%s_%d", vmss.Name, i),
+		ProviderID: fmt.Sprintf("azure://%s/virtualMachines/%d", vmss.ID, i),
+		PodCIDR:    cidr, InternalIP: ip,
+		AgentAddr: netip.AddrPortFrom(ip, AgentPort).String(),
+		ProbeAddr: netip.AddrPortFrom(ip, AgentProbePort).String(),
+		Metrics:   netip.AddrPortFrom(ip, AgentMetricsPort).String(),
+		AgentLog:  filepath.Join(run, "nmi-"+name+".log"),
+	}
 }
 
 func findIdentity(st cloud.State, id string) *cloud.Identity {

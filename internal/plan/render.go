@@ -23,7 +23,11 @@ func (p *Plan) Render(w io.Writer) error {
 	fmt.Fprintf(&b, "podid up plan (state folder %s)\n\n", p.StateDir)
 	s("lock", "take %s; refuse to start if another podid up holds it", p.LockFile)
 	s("clean", "recreate %s (control-plane data, logs, cloud state)", p.RunDir)
-	s("binaries", "build or reuse kube-apiserver, kube-scheduler, kube-controller-manager, etcd and kwok in the podid cache")
+	if len(p.RealNodes) > 0 {
+		s("binaries", "build or reuse kube-apiserver, kube-scheduler, kube-controller-manager, kubelet, etcd and kwok in the podid cache")
+	} else {
+		s("binaries", "build or reuse kube-apiserver, kube-scheduler, kube-controller-manager, etcd and kwok in the podid cache")
+	}
 	s("control plane", "etcd and kube-apiserver on 127.0.0.1:%s; service-account issuer = the apiserver URL; kube-scheduler and kube-controller-manager, so Deployments and unscheduled pods work", port(p.APIServerPort))
 	d("kubeconfig %s", p.Kubeconfig)
 	s("cloud", "embedded Azure cloud on 127.0.0.1:%s from world %s, trusting the apiserver CA", port(p.CloudPort), p.WorldSource)
@@ -44,6 +48,23 @@ func (p *Plan) Render(w io.Writer) error {
 		fmt.Fprintf(tw, "                   %s\t%s\t%s\t%s\t%s\n", n.Name, n.Instance, n.InternalIP, n.PodCIDR, n.AgentAddr)
 	}
 	_ = tw.Flush()
+	if t := p.FakeNodeTaint; t != nil {
+		d("tainted %s=%s:%s, so workloads land on the real nodes", t.Key, t.Value, t.Effect)
+	}
+	if len(p.RealNodes) > 0 {
+		s("images", "build %d images for this machine's architecture, with the cloud's CA in their trust store, into a loopback registry that the nodes reach as %s and %s:", len(p.Images), RegistryHost, DockerHub)
+		for _, im := range p.Images {
+			d("%s", strings.Join(im.Refs, ", "))
+		}
+		s("azure names", "DNS on %s:53 answering Azure's host names (login.microsoftonline.com, management.azure.com, *.vault.azure.net) with %s, where the cloud serves them on port 443", p.RealNodes[0].InternalIP, p.RealNodes[0].InternalIP)
+		s("real nodes", "containerd and a kubelet per node, pods on a bridge with no masquerade:")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "                   NODE\tINSTANCE\tNODE IP\tPOD CIDR\tBRIDGE\tFOLDER\n")
+		for _, n := range p.RealNodes {
+			fmt.Fprintf(tw, "                   %s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Instance, n.InternalIP, n.PodCIDR, n.Real.Bridge, n.Real.Dir)
+		}
+		_ = tw.Flush()
+	}
 	s("accounts", "ServiceAccount %s/%s for the node agents", AgentNamespace, AgentServiceAccount)
 	if p.Mic.AppID != "" {
 		s("mic", "write the secret of service principal %s to %s", p.Mic.App, p.Mic.SecretFile)
@@ -53,8 +74,12 @@ func (p *Plan) Render(w io.Writer) error {
 		d("no service principal for mic in the world: node token mode cannot assign identities")
 	}
 	d("log %s", p.Mic.Log)
-	s("nmi", "one node agent per node, --manage-iptables=false (token requests go to the agent directly)")
-	for _, n := range p.Nodes {
+	if len(p.RealNodes) > 0 {
+		s("nmi", "one node agent per node; on real nodes it redirects 169.254.169.254 with iptables, rules removed by podid down")
+	} else {
+		s("nmi", "one node agent per node, --manage-iptables=false (token requests go to the agent directly)")
+	}
+	for _, n := range p.AllNodes() {
 		d("run %s %s", rt.Executable, strings.Join(p.AgentArgs(n, rt), " "))
 	}
 	if dm := p.Demo; dm != nil {

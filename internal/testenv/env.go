@@ -9,9 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -19,8 +17,10 @@ import (
 
 	"github.com/podid/podid/config/crd"
 	"github.com/podid/podid/internal/controlplane"
+	"github.com/podid/podid/internal/image"
 	"github.com/podid/podid/internal/kubeclient"
 	"github.com/podid/podid/internal/kwok"
+	"github.com/podid/podid/internal/node"
 	"github.com/podid/podid/internal/proc"
 )
 
@@ -44,6 +44,15 @@ type Options struct {
 	// Controllers also runs kube-scheduler and kube-controller-manager, so
 	// Deployments get pods and pods without a node get scheduled.
 	Controllers bool
+	// RealNodes is how many real nodes (containerd and a kubelet, see
+	// internal/node) to run beside the fake ones, named RealNodeName(i).
+	// Tests that set it call RequireRealNodes first.
+	RealNodes int
+	// Images are catalog images (internal/image) the real nodes can pull,
+	// besides pause, under their podid.local and docker.io names.
+	Images []string
+	// TrustedCA is added to the trust store of those images.
+	TrustedCA []byte
 }
 
 // Env is a running cluster.
@@ -56,6 +65,9 @@ type Env struct {
 	Client       client.Client
 	Dynamic      dynamic.Interface
 	Nodes        []*corev1.Node
+	// RealNodes run containerd and a kubelet; Images serves what they pull.
+	RealNodes []*node.Node
+	Images    *image.Served
 
 	kwok      *proc.Process
 	removeDir bool
@@ -98,6 +110,11 @@ func Start(ctx context.Context, opts Options) (_ *Env, retErr error) {
 	if err := env.createNodes(ctx, opts); err != nil {
 		return nil, err
 	}
+	if opts.RealNodes > 0 {
+		if err := env.startRealNodes(ctx, bin, opts); err != nil {
+			return nil, err
+		}
+	}
 	return env, nil
 }
 
@@ -117,6 +134,7 @@ func StartT(t testing.TB, opts Options) *Env {
 
 // Stop ends kwok, the apiserver and etcd, and removes a temporary Dir.
 func (e *Env) Stop() {
+	e.stopRealNodes()
 	if e.kwok != nil {
 		e.kwok.Stop(controlplane.DefaultStopGrace)
 	}
@@ -183,19 +201,7 @@ func (e *Env) createNodes(ctx context.Context, opts Options) error {
 
 func (e *Env) waitNodesReady(ctx context.Context) error {
 	for _, n := range e.Nodes {
-		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
-			got, err := e.Kube.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
-			if err != nil {
-				return false, nil
-			}
-			for _, c := range got.Status.Conditions {
-				if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
+		if err := e.waitReady(ctx, n.Name, 60*time.Second); err != nil {
 			return fmt.Errorf("wait for kwok to make node %s Ready (log: %s): %w", n.Name, e.kwok.LogFile(), err)
 		}
 	}

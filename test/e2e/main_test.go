@@ -41,7 +41,7 @@ type result struct {
 }
 
 // run runs podid with args (and extra environment) and waits for it.
-func run(t *testing.T, env []string, args ...string) result {
+func run(t testing.TB, env []string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()

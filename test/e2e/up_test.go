@@ -224,7 +224,7 @@ func TestFailedStartLeavesNothingRunning(t *testing.T) {
 	})
 }
 
-func readRecord(t *testing.T, dir string) *plan.Record {
+func readRecord(t testing.TB, dir string) *plan.Record {
 	t.Helper()
 	rec, err := runstate.Read(plan.RecordFile(dir))
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/podid/podid/internal/controlplane"
 	"github.com/podid/podid/internal/kubeclient"
 	"github.com/podid/podid/internal/kwok"
+	"github.com/podid/podid/internal/node"
 	"github.com/podid/podid/internal/plan"
 	"github.com/podid/podid/internal/proc"
 )
@@ -37,19 +38,42 @@ type runner struct {
 	cloud    *cloud.Cloud
 	cloudLog *os.File
 	children []*proc.Process // kwok, mic, agents, in start order
-	kube     kubernetes.Interface
-	client   client.Client
-	rt       plan.Runtime
+	// started are the components started so far, in order.
+	started []component
+	bin     string
+	// realNodes run containerd and a kubelet; images and names serve them.
+	realNodes   []*node.Node
+	registry    func()
+	registryURL string
+	names       func()
+	kube        kubernetes.Interface
+	client      client.Client
+	rt          plan.Runtime
 }
 
-// apply starts everything the plan lists, in order. On error the caller
-// calls stop, which stops whatever did start.
+// apply starts every component of the plan, in order. On error the
+// caller calls stop, which stops whatever did start.
 func (r *runner) apply(ctx context.Context) error {
-	p := r.p
-	if err := checkPorts(p); err != nil {
+	for _, c := range r.components() {
+		r.started = append(r.started, c)
+		if c.start == nil {
+			continue
+		}
+		if err := c.start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) prepare(context.Context) error {
+	if err := checkPorts(r.p); err != nil {
 		return err
 	}
-	if err := resetRunDir(p.RunDir); err != nil {
+	if err := cleanRealNodes(r.p, r.log); err != nil {
+		return err
+	}
+	if err := resetRunDir(r.p.RunDir); err != nil {
 		return err
 	}
 	exe, err := os.Executable()
@@ -57,57 +81,55 @@ func (r *runner) apply(ctx context.Context) error {
 		return fmt.Errorf("find the podid executable: %w", err)
 	}
 	r.rt.Executable = exe
+	return nil
+}
 
+func (r *runner) binaries(ctx context.Context) error {
 	r.log.Info("building or reusing control-plane binaries")
 	bin, err := controlplane.EnsureBinaries(ctx, r.progress)
 	if err != nil {
 		return err
 	}
-	if err := checkBinaries(bin); err != nil {
+	if err := checkBinaries(bin, len(r.p.RealNodes) > 0); err != nil {
 		return err
 	}
-	r.log.Info("starting control plane", "bin", bin)
-	r.cp, err = controlplane.Start(ctx, controlplane.Options{BinDir: bin, Dir: p.RunDir, APIServerPort: p.APIServerPort, Controllers: true})
+	r.bin = bin
+	return nil
+}
+
+func (r *runner) startControlPlane(ctx context.Context) error {
+	p := r.p
+	r.log.Info("starting control plane", "bin", r.bin)
+	var err error
+	r.cp, err = controlplane.Start(ctx, controlplane.Options{BinDir: r.bin, Dir: p.RunDir, APIServerPort: p.APIServerPort, Controllers: true})
 	if err != nil {
 		return fmt.Errorf("start control plane: %w", err)
 	}
 	r.rt.Issuer = r.cp.Issuer
-	if err := copyFile(r.cp.Kubeconfig, p.Kubeconfig); err != nil {
-		return err
+	return copyFile(r.cp.Kubeconfig, p.Kubeconfig)
+}
+
+func (r *runner) stopControlPlane() {
+	if r.cp != nil {
+		r.cp.Stop()
 	}
-	if err := r.startCloud(ctx); err != nil {
-		return err
-	}
-	if err := r.clients(); err != nil {
-		return err
-	}
+}
+
+func (r *runner) installCRDs(ctx context.Context) error {
 	r.log.Info("installing CRDs")
 	if err := crd.Install(ctx, r.cp.Config); err != nil {
 		return fmt.Errorf("install CRDs: %w", err)
 	}
-	kw, err := kwok.Start(kwok.Options{BinDir: bin, Kubeconfig: p.Kubeconfig, Dir: p.RunDir})
+	return nil
+}
+
+func (r *runner) startKwok(context.Context) error {
+	kw, err := kwok.Start(kwok.Options{BinDir: r.bin, Kubeconfig: r.p.Kubeconfig, Dir: r.p.RunDir})
 	if err != nil {
 		return err
 	}
 	r.children = append(r.children, kw)
-	if err := r.createNodes(ctx); err != nil {
-		return err
-	}
-	if err := r.createAgentAccount(ctx); err != nil {
-		return err
-	}
-	if err := r.startMic(); err != nil {
-		return err
-	}
-	if err := r.startAgents(); err != nil {
-		return err
-	}
-	if p.Demo != nil {
-		if err := r.applyDemo(ctx); err != nil {
-			return err
-		}
-	}
-	return r.waitReady(ctx)
+	return nil
 }
 
 func (r *runner) startCloud(ctx context.Context) error {
@@ -147,7 +169,16 @@ func (r *runner) startCloud(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) clients() error {
+func (r *runner) stopCloud() {
+	if r.cloud != nil {
+		_ = r.cloud.Close()
+	}
+	if r.cloudLog != nil {
+		_ = r.cloudLog.Close()
+	}
+}
+
+func (r *runner) clients(context.Context) error {
 	var err error
 	if r.kube, err = kubernetes.NewForConfig(r.cp.Config); err != nil {
 		return fmt.Errorf("create clientset: %w", err)
@@ -161,6 +192,9 @@ func (r *runner) clients() error {
 func (r *runner) createNodes(ctx context.Context) error {
 	for _, n := range r.p.Nodes {
 		spec := kwok.NodeSpec{Name: n.Name, PodCIDR: n.PodCIDR, InternalIP: n.InternalIP, ProviderID: n.ProviderID}
+		if t := r.p.FakeNodeTaint; t != nil {
+			spec.Taints = []corev1.Taint{*t}
+		}
 		if _, err := kwok.CreateNode(ctx, r.kube, spec); err != nil {
 			return err
 		}
@@ -180,7 +214,7 @@ func (r *runner) createAgentAccount(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) startMic() error {
+func (r *runner) startMic(context.Context) error {
 	p := r.p
 	if p.Mic.SecretFile != "" {
 		if err := os.WriteFile(p.Mic.SecretFile, []byte(p.Mic.Secret), 0o600); err != nil {
@@ -196,8 +230,8 @@ func (r *runner) startMic() error {
 	return nil
 }
 
-func (r *runner) startAgents() error {
-	for _, n := range r.p.Nodes {
+func (r *runner) startAgents(context.Context) error {
+	for _, n := range r.p.AllNodes() {
 		r.log.Info("starting node agent", "node", n.Name, "address", n.AgentAddr)
 		a, err := proc.Start(proc.Spec{Name: "nmi " + n.Name, Path: r.rt.Executable, Args: r.p.AgentArgs(n, r.rt), LogFile: n.AgentLog})
 		if err != nil {
@@ -227,20 +261,15 @@ func (r *runner) applyDemo(ctx context.Context) error {
 	return nil
 }
 
-// stop stops everything in reverse start order; safe after a partial start.
+// stop stops every started component in reverse order, children first
+// within each; safe after a partial start and when called again.
 func (r *runner) stop() {
-	for i := len(r.children) - 1; i >= 0; i-- {
-		r.children[i].Stop(stopGrace)
+	for i := len(r.started) - 1; i >= 0; i-- {
+		if c := r.started[i]; c.stop != nil {
+			c.stop()
+		}
 	}
-	if r.cloud != nil {
-		_ = r.cloud.Close()
-	}
-	if r.cloudLog != nil {
-		_ = r.cloudLog.Close()
-	}
-	if r.cp != nil {
-		r.cp.Stop()
-	}
+	r.started = nil
 }
 
 func copyFile(from, to string) error {

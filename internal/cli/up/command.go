@@ -91,7 +91,7 @@ func makePlan(o *Options) (*plan.Plan, error) {
 		return nil, fmt.Errorf("load world: %w", err)
 	}
 	in := plan.Input{
-		StateDir: o.StateDir, Nodes: o.Nodes, APIServerPort: o.APIServerPort, CloudPort: o.CloudPort,
+		StateDir: o.StateDir, Nodes: o.Nodes, RealNodes: o.RealNodes, APIServerPort: o.APIServerPort, CloudPort: o.CloudPort,
 		WorldSource: source, World: st, ScaleSet: o.ScaleSet, MicApp: o.MicApp,
 		TokenMode: o.TokenMode, SkipSteps: o.SkipSteps, Log: o.Log,
 	}

@@ -28,7 +28,8 @@ func execute(t *testing.T, args ...string) (string, error) {
 
 func TestDryRunMatchesGolden(t *testing.T) {
 	cases := map[string][]string{
-		"dryrun-default.golden": {},
+		"dryrun-default.golden":    {},
+		"dryrun-real-nodes.golden": {"--real-nodes=1"},
 		"dryrun-example-world-fixed-ports.golden": {"--nodes=1", "--world=../../../examples/world.yaml",
 			"--mic-app=ci-deployer", "--apiserver-port=6443", "--cloud-port=8443"},
 	}

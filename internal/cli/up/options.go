@@ -23,6 +23,9 @@ type Options struct {
 	World string
 	// Nodes is how many fake nodes (VMSS instances) to run.
 	Nodes int
+	// RealNodes is how many real nodes (containerd and a kubelet) to run
+	// beside the fake ones.
+	RealNodes int
 	// APIServerPort and CloudPort are loopback ports; 0 picks free ones.
 	APIServerPort, CloudPort int
 	// ScaleSet names the world's VMSS the nodes stand for; empty: the first.
@@ -74,6 +77,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	AddStateDirFlag(fs, &o.StateDir)
 	fs.StringVar(&o.World, "world", o.World, "World file (YAML) seeding the embedded cloud; empty uses the built-in world modelled on seed 004.")
 	fs.IntVar(&o.Nodes, "nodes", o.Nodes, "Fake nodes to run, each an instance of the world's VMSS with its own node agent.")
+	fs.IntVar(&o.RealNodes, "real-nodes", o.RealNodes, "Real nodes to run beside the fake ones: containerd and a kubelet each, pods in their own network namespaces on a bridge, the node agent redirecting 169.254.169.254 with iptables. Needs root, containerd, runc and the CNI plugins (Debian: containerd runc containernetworking-plugins). The fake nodes are then tainted so workloads land on the real ones.")
 	fs.IntVar(&o.APIServerPort, "apiserver-port", o.APIServerPort, "Loopback port of kube-apiserver; 0 picks a free port.")
 	fs.IntVar(&o.CloudPort, "cloud-port", o.CloudPort, "Loopback port of the embedded cloud (Azure AD and ARM); 0 picks a free port.")
 	fs.StringVar(&o.ScaleSet, "scale-set", o.ScaleSet, "VMSS of the world whose instances the nodes stand for; empty takes the first.")
@@ -106,6 +110,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Nodes < 1 {
 		errs = append(errs, fmt.Errorf("--nodes must be at least 1, got %d", o.Nodes))
+	}
+	if o.RealNodes < 0 {
+		errs = append(errs, fmt.Errorf("--real-nodes must not be negative, got %d", o.RealNodes))
 	}
 	for name, p := range map[string]int{"--apiserver-port": o.APIServerPort, "--cloud-port": o.CloudPort} {
 		if p < 0 || p > 65535 {

@@ -38,9 +38,13 @@ func checkPorts(p *plan.Plan) error {
 
 // checkBinaries names every control-plane binary missing from dir and how
 // to get it.
-func checkBinaries(dir string) error {
+func checkBinaries(dir string, kubelet bool) error {
 	var missing []string
-	for _, b := range append([]string{"etcd", "kube-apiserver", "kwok"}, controlplane.ControllerBinaries...) {
+	want := append([]string{"etcd", "kube-apiserver", "kwok"}, controlplane.ControllerBinaries...)
+	if kubelet {
+		want = append(want, "kubelet")
+	}
+	for _, b := range want {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
 			missing = append(missing, b)
 		}

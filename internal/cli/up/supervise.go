@@ -101,7 +101,7 @@ func (r *runner) fill(rec *plan.Record) {
 	}
 	addrs := map[string]string{}
 	rec.Agents = map[string]string{}
-	for _, n := range r.p.Nodes {
+	for _, n := range r.p.AllNodes() {
 		addrs["nmi "+n.Name] = n.AgentAddr
 		rec.Agents[n.Name] = n.AgentAddr
 	}

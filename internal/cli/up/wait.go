@@ -76,7 +76,7 @@ func (r *runner) exitedChild() error {
 }
 
 func (r *runner) nodesReady(ctx context.Context) error {
-	for _, n := range r.p.Nodes {
+	for _, n := range r.p.AllNodes() {
 		node, err := r.kube.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -95,7 +95,7 @@ func (r *runner) nodesReady(ctx context.Context) error {
 var agentProbe = &http.Client{Timeout: time.Second}
 
 func (r *runner) agentsReady(ctx context.Context) error {
-	for _, n := range r.p.Nodes {
+	for _, n := range r.p.AllNodes() {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.ProbeAddr+"/readyz", nil)
 		if err != nil {
 			return err

@@ -1,0 +1,62 @@
+package up
+
+import "context"
+
+// component is one part of what podid up runs. The runner starts the
+// plan's components in order and stops the started ones in reverse, so
+// adding a part of the system is adding an entry here, not another step
+// woven through apply and stop.
+type component struct {
+	// name says what the component is in errors and logs.
+	name string
+	// start starts it and returns once it is ready; nil for a component
+	// that only has something to undo.
+	start func(ctx context.Context) error
+	// stop undoes start; nil when there is nothing to undo. It must be
+	// safe after a failed start.
+	stop func()
+}
+
+// components lists what the plan runs, in start order.
+func (r *runner) components() []component {
+	cs := []component{
+		{name: "run folder", start: r.prepare},
+		{name: "binaries", start: r.binaries},
+		{name: "control plane", start: r.startControlPlane, stop: r.stopControlPlane},
+		{name: "cloud", start: r.startCloud, stop: r.stopCloud},
+		{name: "clients", start: r.clients},
+		{name: "crds", start: r.installCRDs},
+		{name: "kwok", start: r.startKwok, stop: r.stopChildren},
+		{name: "fake nodes", start: r.createNodes},
+	}
+	if len(r.p.RealNodes) > 0 {
+		cs = append(cs,
+			component{name: "images", start: r.serveImages, stop: r.stopRegistry},
+			component{name: "real nodes", start: r.startRealNodes, stop: r.stopRealNodes},
+			// After the nodes: it listens on the first node's address.
+			component{name: "azure names", start: r.serveAzureNames, stop: r.stopAzureNames},
+			// Listed before the agents so that it is undone after them:
+			// the agents leave their rules in place by design, and
+			// podid down is the uninstall that removes them.
+			component{name: "agent rules", stop: r.removeAgentRules},
+		)
+	}
+	cs = append(cs,
+		component{name: "agent account", start: r.createAgentAccount},
+		component{name: "mic", start: r.startMic, stop: r.stopChildren},
+		component{name: "agents", start: r.startAgents, stop: r.stopChildren},
+	)
+	if r.p.Demo != nil {
+		cs = append(cs, component{name: "demo", start: r.applyDemo})
+	}
+	return append(cs, component{name: "wait", start: r.waitReady})
+}
+
+// stopChildren stops the supervised children (kwok, mic, agents) in
+// reverse start order. Each of their components lists it; stopping a
+// stopped child is harmless, so the first call does the work.
+func (r *runner) stopChildren() {
+	for i := len(r.children) - 1; i >= 0; i-- {
+		r.children[i].Stop(stopGrace)
+	}
+}

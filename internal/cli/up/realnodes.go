@@ -1,0 +1,95 @@
+package up
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/podid/podid/internal/agent"
+	"github.com/podid/podid/internal/controlplane"
+	"github.com/podid/podid/internal/node"
+	"github.com/podid/podid/internal/plan"
+)
+
+// kubeletPort is the kubelet API's port on each real node's own address.
+const kubeletPort = 10250
+
+// startRealNodes starts containerd and a kubelet per real node. Waiting
+// for them to be Ready is waitReady's.
+func (r *runner) startRealNodes(ctx context.Context) error {
+	for _, n := range r.p.RealNodes {
+		healthz, err := controlplane.FreePort()
+		if err != nil {
+			return err
+		}
+		r.log.Info("starting real node", "node", n.Name, "ip", n.InternalIP, "folder", n.Real.Dir)
+		rn, err := node.Start(ctx, node.Options{
+			Config: node.Config{
+				Layout: *n.Real, Name: n.Name, ProviderID: n.ProviderID,
+				SandboxImage: plan.SandboxImage(),
+				Registries: []node.Registry{
+					{Host: plan.RegistryHost, Endpoint: r.registryURL},
+					{Host: plan.DockerHub, Endpoint: r.registryURL},
+				},
+				KubeletPort: kubeletPort, HealthzPort: healthz,
+				ClientCAFile: r.cp.CAFile,
+				ClusterDNS:   r.p.RealNodes[0].InternalIP,
+				Labels:       map[string]string{"podid.dev/node-kind": "real"},
+			},
+			KubeletBin:      filepath.Join(r.bin, "kubelet"),
+			WriteKubeconfig: r.cp.NodeKubeconfig,
+			Logger:          r.log,
+		})
+		if err != nil {
+			return fmt.Errorf("start real node %s: %w", n.Name, err)
+		}
+		r.realNodes = append(r.realNodes, rn)
+		r.children = append(r.children, rn.Processes()...)
+	}
+	return nil
+}
+
+// stopRealNodes tears the real nodes down, last first.
+func (r *runner) stopRealNodes() {
+	for i := len(r.realNodes) - 1; i >= 0; i-- {
+		r.realNodes[i].Stop()
+	}
+	r.realNodes = nil
+}
+
+// removeAgentRules is the uninstall of the agents' iptables rules, run
+// once the agents have stopped: podid down removes the system it installed.
+func (r *runner) removeAgentRules() {
+	if err := agent.Cleanup(r.log); err != nil {
+		r.log.Error("removing the node agents' iptables rules failed; run podid nmi cleanup", "err", err)
+	}
+}
+
+// cleanRealNodes removes what real nodes of an earlier run that did not
+// stop cleanly left (processes, mounts, bridges, cgroups), before the run
+// folder holding their state is emptied.
+func cleanRealNodes(p *plan.Plan, log *slog.Logger) error {
+	var errs []error
+	for i := 0; i < node.MaxNodes; i++ {
+		l, err := node.NewLayout(i, filepath.Join(p.RunDir, "node"+strconv.Itoa(i)))
+		if err != nil {
+			return err
+		}
+		if !exists(l.Dir) {
+			continue
+		}
+		if err := node.Cleanup(context.Background(), l, log); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podid/podid/internal/testenv"
+)
+
+// kubectl builds (once, cached) or finds kubectl and returns a function
+// running it against kubeconfig.
+func kubectl(t *testing.T, kubeconfig string) func(args ...string) (string, error) {
+	t.Helper()
+	out, err := exec.Command("bash", "../../hack/k8s-bin.sh", "kubectl").Output()
+	if err != nil {
+		t.Fatalf("build kubectl: %v", err)
+	}
+	bin := filepath.Join(strings.TrimSpace(string(out)), "kubectl")
+	return func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+}
+
+// The issue's demonstration, as a user does it: podid up with a real node,
+// the seeds' manifests applied with kubectl apply as published (seed 002's
+// image name swapped for a local one), seed 004's container reading the
+// secret with a token from 169.254.169.254 through the node's real
+// iptables, an unlabelled pod on the same node getting none, and podid
+// down leaving the machine as it was.
+func TestRealNodeRunsTheSeeds(t *testing.T) {
+	testenv.RequireRealNodes(t)
+	before := testenv.Snapshot(t)
+	dir := filepath.Join(t.TempDir(), "state")
+	t.Cleanup(func() {
+		_ = run(t, nil, "down", "--state-dir", dir)
+		noneLeft(t, dir)
+	})
+	up := must(t, "up", "--detach", "--state-dir", dir, "--real-nodes", "1")
+	rec := readRecord(t, dir)
+	t.Logf("podid up --real-nodes 1 --detach took %s (ready after %.1fs)", up.took.Round(time.Millisecond), rec.StartSeconds)
+	k := kubectl(t, rec.Kubeconfig)
+	const realNode = "aks-system-12583646-vmss000002"
+
+	nodes, err := k("get", "nodes", "-o", "wide")
+	if err != nil || !strings.Contains(nodes, realNode) || !strings.Contains(nodes, "containerd://") || !strings.Contains(nodes, "kwok") {
+		t.Fatalf("kubectl get nodes -o wide shows no real node beside the kwok ones (%v):\n%s", err, nodes)
+	}
+
+	seed002, err := os.ReadFile("../integration/testdata/seed002.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	swapped := filepath.Join(t.TempDir(), "seed002.yaml")
+	if err := os.WriteFile(swapped, []byte(strings.ReplaceAll(string(seed002), "zerokoll.azurecr.io/azurepodidentitydemo", "podid.local/kvreader:latest")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"../integration/testdata/seed004.yaml", swapped} {
+		if out, err := k("apply", "-f", f); err != nil {
+			t.Fatalf("kubectl apply -f %s: %v\n%s", f, err, out)
+		}
+	}
+	if out, err := k("-n", "aad-pod-identity-poc", "run", "unlabelled", "--image=busybox", "--restart=Never", "--command", "--",
+		"sh", "-c", `sleep 8; wget -S -O- --header Metadata:true "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net" 2>&1; sleep 3600`); err != nil {
+		t.Fatalf("kubectl run: %v\n%s", err, out)
+	}
+
+	// podid up's own demo pods on the fake nodes carry the same labels;
+	// the Deployment's pod is the one on the real node.
+	var seedPod string
+	waitFor(t, "seed 004's Deployment to have a pod on the real node", func(ctx context.Context) error {
+		out, err := k("-n", "aad-pod-identity-poc", "get", "pods", "-l", "app=az-keyvault-reader-test", "--field-selector", "spec.nodeName="+realNode, "-o", "name")
+		if seedPod = strings.TrimSpace(out); err != nil || seedPod == "" {
+			return fmt.Errorf("no pod yet: %q (%v)", out, err)
+		}
+		return nil
+	})
+	waitFor(t, "seed 004's pod on the real node to log the secret", func(ctx context.Context) error {
+		out, err := k("-n", "aad-pod-identity-poc", "logs", seedPod, "-c", "busybox")
+		if err != nil || !strings.Contains(out, demoSecretValue) {
+			return fmt.Errorf("busybox log %q (%v)", out, err)
+		}
+		return nil
+	})
+	pods, _ := k("get", "pods", "-A", "-o", "wide")
+	for _, p := range []string{"az-keyvault-reader-test-", "podidentitydemo", "unlabelled"} {
+		if !lineHas(pods, p, realNode) {
+			t.Errorf("pod %s is not on the real node:\n%s", p, pods)
+		}
+	}
+	reader, _ := k("-n", "aad-pod-identity-poc", "logs", seedPod, "-c", "az-keyvault-reader-sidecar")
+	// The secret's name, grafana-admin-username-poc, holds its value.
+	if !strings.Contains(reader, "status=200") || strings.Contains(strings.ReplaceAll(reader, "grafana-admin-username-poc", ""), demoSecretValue) {
+		t.Errorf("the reader should log the read and never the value:\n%s", reader)
+	}
+	waitFor(t, "the unlabelled pod's answer from 169.254.169.254", func(ctx context.Context) error {
+		out, _ := k("-n", "aad-pod-identity-poc", "logs", "unlabelled")
+		if !strings.Contains(out, "HTTP/1.1") {
+			return fmt.Errorf("no answer yet: %q", out)
+		}
+		if strings.Contains(out, "access_token") || strings.Contains(out, " 200 ") {
+			t.Fatalf("an unlabelled pod got a token:\n%s", out)
+		}
+		return nil
+	})
+
+	must(t, "down", "--state-dir", dir)
+	noneLeft(t, dir)
+	if d := testenv.Diff(before, testenv.Snapshot(t)); len(d) > 0 {
+		t.Errorf("podid down left the machine changed:\n%s", strings.Join(d, "\n"))
+	}
+}
+
+func lineHas(text string, words ...string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		all := true
+		for _, w := range words {
+			all = all && strings.Contains(line, w)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
