@@ -3,9 +3,12 @@ package node
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,16 +42,23 @@ func Cleanup(ctx context.Context, l Layout, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Found before the pods are removed: a pod's namespace is known to be
+	// the node's by its address, which removing the pod takes away.
+	namespaces := podNetns(l)
 	if hasSandboxState(l) {
 		if err := removeSandboxesWithContainerd(ctx, l); err != nil {
 			log.Warn("could not remove pods through containerd; sweeping what they left", "err", err)
 		}
 	}
 	var errs []error
+	sockets := shimSockets(l)
 	if err := killTrees(l.Dir); err != nil {
 		errs = append(errs, err)
 	}
 	if err := unmountUnder(l.Dir); err != nil {
+		errs = append(errs, err)
+	}
+	if err := deleteNetns(namespaces); err != nil {
 		errs = append(errs, err)
 	}
 	if err := deleteBridge(l.Bridge); err != nil {
@@ -59,6 +69,9 @@ func Cleanup(ctx context.Context, l Layout, log *slog.Logger) error {
 	}
 	if err := removeLogLinks("/var/log/containers", l.Dir); err != nil {
 		errs = append(errs, err)
+	}
+	for _, s := range sockets {
+		_ = os.Remove(s)
 	}
 	restoreIPForward(l)
 	removeEmptyRuntimeDirs()
@@ -80,6 +93,85 @@ func removeEmptyRuntimeDirs() {
 	for _, d := range sharedRuntimeDirs {
 		_ = unix.Rmdir(d) // fails, as it should, when not empty
 	}
+}
+
+// CleanupAll runs Cleanup for every real node folder under parent (see
+// Dir) and reports whether there was any: what a run that did not stop
+// cleanly left, found from its run folder alone.
+func CleanupAll(ctx context.Context, parent string, log *slog.Logger) (found bool, err error) {
+	var errs []error
+	for i := 0; i < MaxNodes; i++ {
+		l, err := NewLayout(i, Dir(parent, i))
+		if err != nil {
+			return found, err
+		}
+		if !exists(l.Dir) {
+			continue
+		}
+		found = true
+		if err := Cleanup(ctx, l, log); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return found, errors.Join(errs...)
+}
+
+// netnsDir is where containerd 1.6 keeps the pods' network namespaces
+// (cni-<uuid>), whatever its configuration says.
+const netnsDir = "/run/netns"
+
+// podNetns lists the named network namespaces holding an address of l's
+// pod CIDR: the node's pods'. containerd removes them when it stops a pod,
+// but one restarted after a crash may fail to (it leaves the file of a
+// namespace whose pause process is gone).
+func podNetns(l Layout) []string {
+	entries, _ := os.ReadDir(netnsDir)
+	var out []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "cni-") {
+			continue
+		}
+		b, err := exec.Command("ip", "-n", e.Name(), "-4", "-o", "addr", "show").Output()
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if p, err := netip.ParsePrefix(f); err == nil && l.PodCIDR.Contains(p.Addr()) {
+				out = append(out, e.Name())
+				break
+			}
+		}
+	}
+	return out
+}
+
+// deleteNetns removes the named namespaces that still exist.
+func deleteNetns(names []string) error {
+	var errs []error
+	for _, n := range names {
+		if !exists(filepath.Join(netnsDir, n)) {
+			continue
+		}
+		if out, err := exec.Command("ip", "netns", "delete", n).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("delete network namespace %s: %w: %s", n, err, strings.TrimSpace(string(out))))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// shimSockets are the sockets containerd 1.6's shims of l's tasks listen
+// on: a fixed folder, /run/containerd/s, with a name derived from
+// containerd's address, the namespace and the task ID. A shim killed
+// rather than shut down leaves its socket there.
+func shimSockets(l Layout) []string {
+	const ns = "k8s.io"
+	tasks, _ := os.ReadDir(filepath.Join(l.containerdState(), "io.containerd.runtime.v2.task", ns))
+	var out []string
+	for _, t := range tasks {
+		sum := sha256.Sum256([]byte(filepath.Join(l.Socket(), ns, t.Name())))
+		out = append(out, filepath.Join("/run/containerd/s", hex.EncodeToString(sum[:])))
+	}
+	return out
 }
 
 // hasSandboxState reports whether containerd of l may still hold pods.

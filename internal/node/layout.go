@@ -32,6 +32,12 @@ type Layout struct {
 	Dir string
 }
 
+// Dir is the folder of real node index under parent: run/node0, ... The
+// one naming both podid up and the crash cleanup use.
+func Dir(parent string, index int) string {
+	return filepath.Join(parent, fmt.Sprintf("node%d", index))
+}
+
 // NewLayout places real node index under dir (the node's own folder).
 func NewLayout(index int, dir string) (Layout, error) {
 	if index < 0 || index >= MaxNodes {

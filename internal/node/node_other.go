@@ -26,6 +26,9 @@ type Options struct {
 // Start fails: real nodes need Linux.
 func Start(context.Context, Options) (*Node, error) { return nil, errLinuxOnly }
 
+// CleanupAll has nothing to remove off Linux.
+func CleanupAll(context.Context, string, *slog.Logger) (bool, error) { return false, nil }
+
 // Cleanup has nothing to remove off Linux.
 func Cleanup(context.Context, Layout, *slog.Logger) error { return nil }
 

@@ -213,7 +213,7 @@ func MakePlan(in Input) (*Plan, error) {
 		p.Nodes = append(p.Nodes, instanceNode(vmss, i, cidr, ip, run))
 	}
 	for i := 0; i < in.RealNodes; i++ {
-		l, err := node.NewLayout(i, filepath.Join(run, fmt.Sprintf("node%d", i)))
+		l, err := node.NewLayout(i, node.Dir(run, i))
 		if err != nil {
 			return nil, err
 		}

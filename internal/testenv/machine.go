@@ -25,7 +25,8 @@ func Snapshot(t testing.TB) Machine {
 	var m Machine
 	m.Links = names(t, "/sys/class/net")
 	m.Netns = names(t, "/run/netns")
-	m.RuntimeDirs = append(names(t, "/run/containerd"), names(t, "/var/log/containers")...)
+	m.RuntimeDirs = append(names(t, "/run/containerd"), names(t, "/run/containerd/s")...)
+	m.RuntimeDirs = append(m.RuntimeDirs, names(t, "/var/log/containers")...)
 	for _, table := range []string{"filter", "nat", "mangle", "raw"} {
 		out, err := exec.Command("iptables-save", "-t", table).Output()
 		if err != nil {

@@ -56,7 +56,7 @@ func (e *Env) startRealNodes(ctx context.Context, bin string, opts Options) erro
 		return err
 	}
 	for i := 0; i < opts.RealNodes; i++ {
-		l, err := node.NewLayout(i, filepath.Join(e.Dir, fmt.Sprintf("node%d", i)))
+		l, err := node.NewLayout(i, node.Dir(e.Dir, i))
 		if err != nil {
 			return err
 		}

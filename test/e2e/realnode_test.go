@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -132,4 +133,45 @@ func lineHas(text string, words ...string) bool {
 		}
 	}
 	return false
+}
+
+// When podid up itself is killed (SIGKILL: no teardown), containerd and the
+// kubelets die with it but the pods' shims, containers and namespaces do
+// not; podid down then removes them, with the agents' rules, and leaves the
+// machine as it was.
+func TestDownAfterUpWasKilledLeavesNothing(t *testing.T) {
+	testenv.RequireRealNodes(t)
+	before := testenv.Snapshot(t)
+	dir := filepath.Join(t.TempDir(), "state")
+	t.Cleanup(func() { _ = run(t, nil, "down", "--state-dir", dir) })
+	must(t, "up", "--detach", "--state-dir", dir, "--real-nodes", "1")
+	rec := readRecord(t, dir)
+	k := kubectl(t, rec.Kubeconfig)
+	if out, err := k("run", "sleeper", "--image=busybox", "--command", "--", "sleep", "3600"); err != nil {
+		t.Fatalf("kubectl run: %v\n%s", err, out)
+	}
+	waitFor(t, "the pod to run on the real node", func(ctx context.Context) error {
+		out, err := k("get", "pod", "sleeper", "-o", "jsonpath={.status.phase}")
+		if err != nil || out != "Running" {
+			return fmt.Errorf("phase %q (%v)", out, err)
+		}
+		return nil
+	})
+	if err := syscall.Kill(rec.Supervisor.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "podid up to be gone", func(ctx context.Context) error {
+		if err := syscall.Kill(rec.Supervisor.PID, 0); err == nil {
+			return fmt.Errorf("pid %d still runs", rec.Supervisor.PID)
+		}
+		return nil
+	})
+	if len(testenv.ProcessesUnder(t, dir)) == 0 {
+		t.Fatal("killing podid up left nothing running; the test would prove nothing")
+	}
+	must(t, "down", "--state-dir", dir)
+	noneLeft(t, dir)
+	if d := testenv.Diff(before, testenv.Snapshot(t)); len(d) > 0 {
+		t.Errorf("podid down after a killed podid up left the machine changed:\n%s", strings.Join(d, "\n"))
+	}
 }

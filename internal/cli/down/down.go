@@ -2,15 +2,20 @@ package down
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/podid/podid/internal/agent"
 	cliup "github.com/podid/podid/internal/cli/up"
+	"github.com/podid/podid/internal/node"
 	"github.com/podid/podid/internal/plan"
 	"github.com/podid/podid/internal/plan/runstate"
 )
@@ -41,12 +46,18 @@ func run(ctx context.Context, dir string, out io.Writer) error {
 	path := plan.RecordFile(dir)
 	rec, err := runstate.Read(path)
 	if err != nil {
+		if err := sweepRealNodes(ctx, dir); err != nil {
+			return err
+		}
 		_, err := fmt.Fprintf(out, "podid is not running (no record in %s)\n", dir)
 		return err
 	}
 	procs := rec.All()
 	if len(alive(procs)) == 0 {
 		_ = os.Remove(path)
+		if err := sweepRealNodes(ctx, dir); err != nil {
+			return err
+		}
 		_, err := fmt.Fprintf(out, "podid is not running (the run recorded in %s has ended)\n", dir)
 		return err
 	}
@@ -63,8 +74,29 @@ func run(ctx context.Context, dir string, out io.Writer) error {
 		}
 	}
 	_ = os.Remove(path)
+	if err := sweepRealNodes(ctx, dir); err != nil {
+		return err
+	}
 	_, err = fmt.Fprintf(out, "podid stopped: %d processes (%v)\n", len(procs), names(procs))
 	return err
+}
+
+// sweepRealNodes removes what real nodes left when podid up could not
+// stop them itself (it was killed): their pods, processes, mounts, bridges
+// and cgroups, and the node agents' iptables rules, the uninstall a clean
+// stop does. After a clean stop it finds nothing to remove.
+func sweepRealNodes(ctx context.Context, dir string) error {
+	found, err := node.CleanupAll(ctx, filepath.Join(dir, plan.RunDirName), nil)
+	if !found {
+		return err
+	}
+	if rerr := agent.Cleanup(slog.New(slog.DiscardHandler)); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	if err != nil {
+		return fmt.Errorf("remove what the real nodes left: %w", err)
+	}
+	return nil
 }
 
 func alive(procs []plan.Process) []plan.Process {

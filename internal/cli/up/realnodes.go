@@ -2,12 +2,10 @@ package up
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/podid/podid/internal/agent"
 	"github.com/podid/podid/internal/controlplane"
@@ -73,20 +71,8 @@ func (r *runner) removeAgentRules() {
 // stop cleanly left (processes, mounts, bridges, cgroups), before the run
 // folder holding their state is emptied.
 func cleanRealNodes(p *plan.Plan, log *slog.Logger) error {
-	var errs []error
-	for i := 0; i < node.MaxNodes; i++ {
-		l, err := node.NewLayout(i, filepath.Join(p.RunDir, "node"+strconv.Itoa(i)))
-		if err != nil {
-			return err
-		}
-		if !exists(l.Dir) {
-			continue
-		}
-		if err := node.Cleanup(context.Background(), l, log); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	_, err := node.CleanupAll(context.Background(), p.RunDir, log)
+	return err
 }
 
 func exists(path string) bool {
