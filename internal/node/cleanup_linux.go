@@ -189,7 +189,7 @@ func removeSandboxesWithContainerd(ctx context.Context, l Layout) error {
 	if err := removeSandboxes(ctx, l.Socket()); err == nil {
 		return nil
 	}
-	p, err := startContainerd(ctx, l)
+	p, err := startContainerd(ctx, l, "containerd (cleanup of "+l.Dir+")")
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func Start(ctx context.Context, opts Options) (_ *Node, retErr error) {
 		return nil, err
 	}
 	var err error
-	if n.containerd, err = startContainerd(ctx, opts.Layout); err != nil {
+	if n.containerd, err = startContainerd(ctx, opts.Layout, "containerd "+opts.Name); err != nil {
 		return nil, err
 	}
 	if n.kubelet, err = n.startKubelet(ctx, opts); err != nil {
@@ -162,11 +162,11 @@ func (n *Node) writeFiles(opts Options) error {
 	return nil
 }
 
-func startContainerd(ctx context.Context, l Layout) (*proc.Process, error) {
+func startContainerd(ctx context.Context, l Layout, name string) (*proc.Process, error) {
 	if n := len(l.Socket()); n > 100 {
 		return nil, fmt.Errorf("containerd's socket path %s is %d bytes, over the 100 a unix socket allows here; use a shorter --state-dir", l.Socket(), n)
 	}
-	p, err := proc.Start(proc.Spec{Name: "containerd", Path: "containerd", Args: []string{"--config", l.containerdConfig()}, LogFile: l.ContainerdLog()})
+	p, err := proc.Start(proc.Spec{Name: name, Path: "containerd", Args: []string{"--config", l.containerdConfig()}, LogFile: l.ContainerdLog()})
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,10 @@ type runner struct {
 	cp       *controlplane.ControlPlane
 	cloud    *cloud.Cloud
 	cloudLog *os.File
-	children []*proc.Process // kwok, mic, agents, in start order
+	children []*proc.Process // every supervised child, in start order
+	kwok     *proc.Process
+	mic      *proc.Process
+	agents   []*proc.Process
 	// started are the components started so far, in order.
 	started []component
 	bin     string
@@ -128,6 +131,7 @@ func (r *runner) startKwok(context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.kwok = kw
 	r.children = append(r.children, kw)
 	return nil
 }
@@ -226,6 +230,7 @@ func (r *runner) startMic(context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.mic = mic
 	r.children = append(r.children, mic)
 	return nil
 }
@@ -237,6 +242,7 @@ func (r *runner) startAgents(context.Context) error {
 		if err != nil {
 			return err
 		}
+		r.agents = append(r.agents, a)
 		r.children = append(r.children, a)
 	}
 	return nil

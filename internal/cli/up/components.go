@@ -1,6 +1,12 @@
 package up
 
-import "context"
+import (
+	"context"
+	"sort"
+
+	"github.com/podid/podid/internal/plan"
+	"github.com/podid/podid/internal/proc"
+)
 
 // component is one part of what podid up runs. The runner starts the
 // plan's components in order and stops the started ones in reverse, so
@@ -15,6 +21,9 @@ type component struct {
 	// stop undoes start; nil when there is nothing to undo. It must be
 	// safe after a failed start.
 	stop func()
+	// describe lists the component's processes for the run record and
+	// podid status; nil when it runs none of its own.
+	describe func() []plan.Process
 }
 
 // components lists what the plan runs, in start order.
@@ -22,17 +31,17 @@ func (r *runner) components() []component {
 	cs := []component{
 		{name: "run folder", start: r.prepare},
 		{name: "binaries", start: r.binaries},
-		{name: "control plane", start: r.startControlPlane, stop: r.stopControlPlane},
+		{name: "control plane", start: r.startControlPlane, stop: r.stopControlPlane, describe: r.describeControlPlane},
 		{name: "cloud", start: r.startCloud, stop: r.stopCloud},
 		{name: "clients", start: r.clients},
 		{name: "crds", start: r.installCRDs},
-		{name: "kwok", start: r.startKwok, stop: r.stopChildren},
+		{name: "kwok", start: r.startKwok, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.kwok) }},
 		{name: "fake nodes", start: r.createNodes},
 	}
 	if len(r.p.RealNodes) > 0 {
 		cs = append(cs,
 			component{name: "images", start: r.serveImages, stop: r.stopRegistry},
-			component{name: "real nodes", start: r.startRealNodes, stop: r.stopRealNodes},
+			component{name: "real nodes", start: r.startRealNodes, stop: r.stopRealNodes, describe: r.describeRealNodes},
 			// After the nodes: it listens on the first node's address.
 			component{name: "azure names", start: r.serveAzureNames, stop: r.stopAzureNames},
 			// Listed before the agents so that it is undone after them:
@@ -43,8 +52,8 @@ func (r *runner) components() []component {
 	}
 	cs = append(cs,
 		component{name: "agent account", start: r.createAgentAccount},
-		component{name: "mic", start: r.startMic, stop: r.stopChildren},
-		component{name: "agents", start: r.startAgents, stop: r.stopChildren},
+		component{name: "mic", start: r.startMic, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.mic) }},
+		component{name: "agents", start: r.startAgents, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.agents...) }},
 	)
 	if r.p.Demo != nil {
 		cs = append(cs, component{name: "demo", start: r.applyDemo})
@@ -59,4 +68,49 @@ func (r *runner) stopChildren() {
 	for i := len(r.children) - 1; i >= 0; i-- {
 		r.children[i].Stop(stopGrace)
 	}
+}
+
+// describe lists children as the record shows them; a node agent's
+// process carries its address.
+func (r *runner) describe(children ...*proc.Process) []plan.Process {
+	addrs := map[string]string{}
+	for _, n := range r.p.AllNodes() {
+		addrs["nmi "+n.Name] = n.AgentAddr
+	}
+	var out []plan.Process
+	for _, c := range children {
+		if c != nil {
+			out = append(out, plan.Process{Name: c.Name(), PID: c.PID(), Address: addrs[c.Name()], Log: c.LogFile()})
+		}
+	}
+	return out
+}
+
+func (r *runner) describeControlPlane() []plan.Process {
+	if r.cp == nil {
+		return nil
+	}
+	pids := r.cp.PIDs()
+	names := make([]string, 0, len(pids))
+	for n := range pids {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]plan.Process, 0, len(names))
+	for _, n := range names {
+		p := plan.Process{Name: n, PID: pids[n], Log: r.p.RunDir + "/" + n + ".log"}
+		if n == "kube-apiserver" {
+			p.Address = r.cp.URL
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (r *runner) describeRealNodes() []plan.Process {
+	var out []plan.Process
+	for _, n := range r.realNodes {
+		out = append(out, r.describe(n.Processes()...)...)
+	}
+	return out
 }

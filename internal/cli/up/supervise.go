@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"time"
 
 	"github.com/podid/podid/internal/plan"
@@ -85,28 +84,17 @@ func (r *runner) fill(rec *plan.Record) {
 	rec.CloudURL, rec.CloudCA = r.rt.CloudURL, r.rt.CloudCA
 	rec.Vaults = r.cloud.VaultURLs()
 	rec.Demo = r.p.Demo
-	pids := r.cp.PIDs()
-	names := make([]string, 0, len(pids))
-	for n := range pids {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	logs := map[string]string{"etcd": "etcd.log", "kube-apiserver": "kube-apiserver.log"}
-	for _, n := range names {
-		addr := ""
-		if n == "kube-apiserver" {
-			addr = r.cp.URL
-		}
-		rec.Processes = append(rec.Processes, runstate.Describe(plan.Process{Name: n, PID: pids[n], Address: addr, Log: r.p.RunDir + "/" + logs[n]}))
-	}
-	addrs := map[string]string{}
 	rec.Agents = map[string]string{}
 	for _, n := range r.p.AllNodes() {
-		addrs["nmi "+n.Name] = n.AgentAddr
 		rec.Agents[n.Name] = n.AgentAddr
 	}
-	for _, c := range r.children {
-		rec.Processes = append(rec.Processes, runstate.Describe(plan.Process{Name: c.Name(), PID: c.PID(), Address: addrs[c.Name()], Log: c.LogFile()}))
+	for _, c := range r.started {
+		if c.describe == nil {
+			continue
+		}
+		for _, p := range c.describe() {
+			rec.Processes = append(rec.Processes, runstate.Describe(p))
+		}
 	}
 	rec.Supervisor.Address = r.rt.CloudURL + " (embedded cloud)"
 }

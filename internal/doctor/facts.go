@@ -1,0 +1,147 @@
+package doctor
+
+import (
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
+	podidv1 "github.com/podid/podid/api/v1"
+)
+
+// Scope is what a run examines. The zero Scope is the whole cluster.
+type Scope struct {
+	// Namespace limits the run to one namespace.
+	Namespace string
+	// Pod ("namespace/name") limits it to one pod and what serves it.
+	Pod string
+	// Identity ("namespace/name") limits it to one AzureIdentity, its
+	// bindings and the pods they select.
+	Identity string
+}
+
+// String says what the scope is, for the report.
+func (s Scope) String() string {
+	switch {
+	case s.Pod != "":
+		return "pod " + s.Pod
+	case s.Identity != "":
+		return "AzureIdentity " + s.Identity
+	case s.Namespace != "":
+		return "namespace " + s.Namespace
+	}
+	return "cluster"
+}
+
+// Facts is everything the checks read, gathered once. Lists hold every
+// object the API returned (checks need all bindings to tell why a pod is
+// not selected); the scope says which ones to report on.
+type Facts struct {
+	Scope Scope
+	// Now is when the facts were gathered (expiry checks compare to it).
+	Now time.Time
+
+	Pods        []corev1.Pod
+	Identities  []podidv1.AzureIdentity
+	Bindings    []podidv1.AzureIdentityBinding
+	Assignments []podidv1.AzureAssignedIdentity
+	Exceptions  []podidv1.AzurePodIdentityException
+	Nodes       []corev1.Node
+	// Events are the Warning events of the namespaces in scope.
+	Events []corev1.Event
+	// Secrets are the service principals' secrets the identities name,
+	// keyed "namespace/name", without their values.
+	Secrets map[string]SecretFact
+	// CRDs are the aadpodidentity.k8s.io CustomResourceDefinitions.
+	CRDs []apiextensionsv1.CustomResourceDefinition
+	// Components are the Deployments and DaemonSets that run a pod
+	// identity controller or node agent: podid's and aad-pod-identity's.
+	Components []Component
+	// Leases are the leader-election Leases of kube-system and the
+	// components' namespaces.
+	Leases []coordinationv1.Lease
+	// Agents is what each node's agent answered, by node name; absent
+	// when agents were not probed.
+	Agents map[string]AgentFact
+
+	// Settings are the cluster's podid settings the checks must agree
+	// with (mic's flags).
+	Settings Settings
+
+	// Cloud is what the cloud answered; nil without cloud access.
+	Cloud *CloudFacts
+
+	// Problems are what could not be gathered, each a sentence; the
+	// gather-facts check reports them.
+	Problems []string
+}
+
+// Settings are mic's settings that change what is correct.
+type Settings struct {
+	// ClusterWideBindings mirrors mic's --cluster-wide-bindings.
+	ClusterWideBindings bool
+	// TokenMode is the cluster default (federated or node).
+	TokenMode string
+}
+
+// SecretFact is what the doctor may know of a Secret: whether it exists
+// and its keys, never its values.
+type SecretFact struct {
+	Exists bool
+	Keys   []string
+	// Err is why it could not be read (RBAC), if it could not.
+	Err string
+}
+
+// ComponentKind tells a controller from a node agent.
+type ComponentKind string
+
+// Component kinds.
+const (
+	Controller ComponentKind = "controller"
+	NodeAgent  ComponentKind = "node-agent"
+)
+
+// Component is one installation of a pod identity controller or agent.
+type Component struct {
+	// Kind is Controller or NodeAgent.
+	Kind ComponentKind
+	// Product is "podid" or "aad-pod-identity".
+	Product string
+	// Object is "Deployment ns/name" or "DaemonSet ns/name".
+	Object string
+	// Image is the first container's image.
+	Image string
+	// Desired and Ready are replica (or scheduled and ready pod) counts.
+	Desired, Ready int32
+}
+
+// AgentFact is one node agent's answer to the doctor's probe.
+type AgentFact struct {
+	// Address is where the agent was asked.
+	Address string
+	// Reachable is whether it answered at all; Ready whether /readyz
+	// said 200.
+	Reachable, Ready bool
+	// Detail is the error or the readiness body.
+	Detail string
+}
+
+// CloudFacts is what the cloud said about the identities in scope.
+type CloudFacts struct {
+	// FederatedCredentials of each user-assigned identity, by lower-case
+	// resource ID.
+	FederatedCredentials map[string][]FederatedCredential
+	// Errors are per-question failures ("list federated credentials of
+	// X: 403 AuthorizationFailed"), by the same key.
+	Errors map[string]string
+}
+
+// FederatedCredential is a federated identity credential as ARM shows it.
+type FederatedCredential struct {
+	Name      string
+	Issuer    string
+	Subject   string
+	Audiences []string
+}

@@ -1,0 +1,10 @@
+package doctor
+
+// Checks returns every check, in a stable order. Each capability adds
+// its checks to one of the lists it draws from.
+func Checks() []Check {
+	var out []Check
+	out = append(out, clusterChecks()...)
+	out = append(out, objectChecks()...)
+	return out
+}
