@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,19 +24,6 @@ import (
 
 	v1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/tokens"
-)
-
-// Keys of the Secret named in an AzureIdentity's spec.clientPassword.
-const (
-	// secretKeyClientSecret is where a service principal's (type 1) client
-	// secret is looked for first when the Secret has several keys.
-	secretKeyClientSecret = "clientsecret"
-	// secretKeyPassword is looked for next: guides create the Secret with
-	// kubectl create secret generic NAME --from-literal=password=SECRET.
-	secretKeyPassword = "password"
-	// secretKeyCertificate holds the PEM certificate and key of a type 2
-	// identity, the key aad-pod-identity read.
-	secretKeyCertificate = "certificate"
 )
 
 // Reasons of the events the agent records on AzureIdentities.
@@ -102,7 +88,7 @@ func (r *secretReader) secret(ctx context.Context, id tokens.Identity) (*corev1.
 }
 
 // clientSecret reads a type 1 identity's client secret, from the key
-// clientSecretKey chooses.
+// v1.ClientSecretKey chooses.
 func (r *secretReader) clientSecret(ctx context.Context, id tokens.Identity) (string, error) {
 	s, err := r.secret(ctx, id)
 	if err != nil {
@@ -112,7 +98,7 @@ func (r *secretReader) clientSecret(ctx context.Context, id tokens.Identity) (st
 	for k := range s.Data {
 		keys = append(keys, k)
 	}
-	key, err := clientSecretKey(id.SecretNamespace+"/"+id.SecretName, keys)
+	key, err := v1.ClientSecretKey(id.SecretNamespace+"/"+id.SecretName, keys)
 	if err != nil {
 		r.warn(ctx, id, ReasonClientSecretUnclear, err.Error()+"; until then pods get no token for this identity")
 		return "", err
@@ -126,40 +112,15 @@ func (r *secretReader) clientSecret(ctx context.Context, id tokens.Identity) (st
 	return string(v), nil
 }
 
-// clientSecretKey chooses the key of a type 1 identity's Secret that holds
-// the client secret. aad-pod-identity used the Secret's value whatever its
-// key, and guides rely on it ("the name of the value in the secret doesn't
-// matter"), so a single key is used whatever its name. Of several keys,
-// clientsecret is preferred, then password; any other mix is refused
-// rather than guessed. secret is namespace/name, for the message, which
-// names the keys found and the fix.
-func clientSecretKey(secret string, keys []string) (string, error) {
-	switch len(keys) {
-	case 0:
-		return "", fmt.Errorf("secret %s holds no value; put the service principal's client secret in it under the key %s (kubectl create secret generic NAME --from-literal=%s=SECRET)",
-			secret, secretKeyClientSecret, secretKeyClientSecret)
-	case 1:
-		return keys[0], nil
-	}
-	for _, want := range []string{secretKeyClientSecret, secretKeyPassword} {
-		if slices.Contains(keys, want) {
-			return want, nil
-		}
-	}
-	sorted := slices.Sorted(slices.Values(keys))
-	return "", fmt.Errorf("secret %s has keys %s and none of them is %q or %q, so the client secret cannot be told apart; keep only the client secret in the Secret, or store it under the key %q",
-		secret, strings.Join(sorted, ", "), secretKeyClientSecret, secretKeyPassword, secretKeyClientSecret)
-}
-
 // certificate reads a type 2 identity's PEM certificate and key.
 func (r *secretReader) certificate(ctx context.Context, id tokens.Identity) ([]*x509.Certificate, *rsa.PrivateKey, error) {
 	s, err := r.secret(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	b := s.Data[secretKeyCertificate]
+	b := s.Data[v1.SecretKeyCertificate]
 	if len(b) == 0 {
-		return nil, nil, fmt.Errorf("secret %s/%s has no %q key", id.SecretNamespace, id.SecretName, secretKeyCertificate)
+		return nil, nil, fmt.Errorf("secret %s/%s has no %q key", id.SecretNamespace, id.SecretName, v1.SecretKeyCertificate)
 	}
 	return tokens.ParseCertificatePEM(b)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/podid/podid/internal/cli/cloud"
 	"github.com/podid/podid/internal/cli/daemon"
+	"github.com/podid/podid/internal/cli/doctor"
 	"github.com/podid/podid/internal/cli/down"
 	"github.com/podid/podid/internal/cli/images"
 	"github.com/podid/podid/internal/cli/status"
@@ -28,7 +29,7 @@ func NewRootCommand(ctx context.Context) *cobra.Command {
 	}
 	root.AddCommand(newVersionCommand(), cloud.NewCommand(ctx),
 		up.NewCommand(ctx), down.NewCommand(ctx), status.NewCommand(ctx),
-		token.NewCommand(ctx), images.NewCommand(ctx),
+		token.NewCommand(ctx), images.NewCommand(ctx), doctor.NewCommand(ctx),
 		daemon.NewMicCommand(ctx), daemon.NewNMICommand(ctx))
 	return root
 }

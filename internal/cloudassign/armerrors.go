@@ -55,6 +55,10 @@ var (
 
 // Classify turns an ARM response into a Failure. target is the machine the
 // call was about; retryAfter is the Retry-After header, if any.
+// GrantMarker introduces, in a refusal's message, the one command that
+// grants what was missing; podid doctor reads the command after it.
+const GrantMarker = "Grant it with: "
+
 func Classify(target Target, status int, code, message, retryAfter string) Failure {
 	f := Failure{Code: code}
 	client := "<mic identity>"
@@ -76,7 +80,7 @@ func Classify(target Target, status int, code, message, retryAfter string) Failu
 				}
 			}
 		}
-		f.Message = fmt.Sprintf("LinkedAuthorizationFailed: the controller's identity (object id %s) may update %s but lacks Microsoft.ManagedIdentity/userAssignedIdentities/assign/action on %s. Grant it with: az role assignment create --role \"Managed Identity Operator\" --assignee %s --scope %s",
+		f.Message = fmt.Sprintf("LinkedAuthorizationFailed: the controller's identity (object id %s) may update %s but lacks Microsoft.ManagedIdentity/userAssignedIdentities/assign/action on %s. "+GrantMarker+"az role assignment create --role \"Managed Identity Operator\" --assignee %s --scope %s",
 			client, target.Name, strings.Join(f.Identities, ", "), client, firstOr(f.Identities, "<identity resource ID>"))
 	case reNotFound.MatchString(message):
 		f.Kind = KindIdentityRefused
@@ -91,7 +95,7 @@ func Classify(target Target, status int, code, message, retryAfter string) Failu
 		if m := reAuthFailed.FindStringSubmatch(message); m != nil {
 			action, scope = m[1], m[2]
 		}
-		f.Message = fmt.Sprintf("AuthorizationFailed: the controller's identity (object id %s) may not perform %s on %s. Grant it with: az role assignment create --role \"Virtual Machine Contributor\" --assignee %s --scope %s",
+		f.Message = fmt.Sprintf("AuthorizationFailed: the controller's identity (object id %s) may not perform %s on %s. "+GrantMarker+"az role assignment create --role \"Virtual Machine Contributor\" --assignee %s --scope %s",
 			client, action, scope, client, rg)
 	case status >= 500:
 		f.Kind = KindServer

@@ -82,9 +82,19 @@ func (o *CloudOptions) Validate() error {
 
 // NewMachines builds the ARM client these options describe.
 func (o *CloudOptions) NewMachines() (Machines, error) {
-	transport, err := o.transport()
+	cred, opts, err := o.Credential()
 	if err != nil {
 		return nil, err
+	}
+	return NewARMMachines(cred, opts), nil
+}
+
+// Credential is the sign-in and client options these options describe:
+// what mic uses for ARM, and what `podid doctor` reads the cloud with.
+func (o *CloudOptions) Credential() (azcore.TokenCredential, arm.ClientOptions, error) {
+	transport, err := o.transport()
+	if err != nil {
+		return nil, arm.ClientOptions{}, err
 	}
 	authority := o.AuthorityHost
 	if authority == "" {
@@ -101,12 +111,12 @@ func (o *CloudOptions) NewMachines() (Machines, error) {
 	if o.ClientSecretFile != "" {
 		secret, err := os.ReadFile(o.ClientSecretFile)
 		if err != nil {
-			return nil, fmt.Errorf("read --azure-client-secret-file: %w", err)
+			return nil, arm.ClientOptions{}, fmt.Errorf("read --azure-client-secret-file: %w", err)
 		}
 		cred, err = azidentity.NewClientSecretCredential(o.TenantID, o.ClientID, strings.TrimSpace(string(secret)),
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: client, DisableInstanceDiscovery: true})
 		if err != nil {
-			return nil, fmt.Errorf("create client secret credential: %w", err)
+			return nil, arm.ClientOptions{}, fmt.Errorf("create client secret credential: %w", err)
 		}
 	} else {
 		mi := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: client}
@@ -115,10 +125,10 @@ func (o *CloudOptions) NewMachines() (Machines, error) {
 		}
 		cred, err = azidentity.NewManagedIdentityCredential(mi)
 		if err != nil {
-			return nil, fmt.Errorf("create managed identity credential: %w", err)
+			return nil, arm.ClientOptions{}, fmt.Errorf("create managed identity credential: %w", err)
 		}
 	}
-	return NewARMMachines(cred, arm.ClientOptions{ClientOptions: client}), nil
+	return cred, arm.ClientOptions{ClientOptions: client}, nil
 }
 
 // transport trusts CAFile and sends IMDS calls to IMDSAddress.

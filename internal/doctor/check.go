@@ -3,7 +3,10 @@ package doctor
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Check is one independent diagnosis.
@@ -48,6 +51,7 @@ func Run(f *Facts, checks []Check) Report {
 			found := c.Run(f)
 			for j := range found {
 				found[j].Check = c.Name()
+				found[j].Message = sentence(found[j].Message)
 			}
 			results[i] = found
 		}()
@@ -68,4 +72,19 @@ func Run(f *Facts, checks []Check) Report {
 		return a.Object < b.Object
 	})
 	return Report{Scope: f.Scope.String(), Findings: all}
+}
+
+// sentence makes every message read alike: a capital first letter and a
+// full stop, whichever check wrote it.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.ContainsAny(s[len(s)-1:], ".!?:") {
+		s += "."
+	}
+	return s
 }

@@ -69,8 +69,14 @@ type Facts struct {
 	// with (mic's flags).
 	Settings Settings
 
+	// Supervised is what a `podid up` run supervises as processes rather
+	// than a Deployment and DaemonSet; nil outside podid up.
+	Supervised *Supervised
+
 	// Cloud is what the cloud answered; nil without cloud access.
 	Cloud *CloudFacts
+	// Federation is the cluster side of federated token mode.
+	Federation Federation
 
 	// Problems are what could not be gathered, each a sentence; the
 	// gather-facts check reports them.
@@ -83,6 +89,9 @@ type Settings struct {
 	ClusterWideBindings bool
 	// TokenMode is the cluster default (federated or node).
 	TokenMode string
+	// AgentServiceAccount is the node agents' service account,
+	// "namespace/name", whose tokens federated mode exchanges.
+	AgentServiceAccount string
 }
 
 // SecretFact is what the doctor may know of a Secret: whether it exists
@@ -115,6 +124,31 @@ type Component struct {
 	Image string
 	// Desired and Ready are replica (or scheduled and ready pod) counts.
 	Desired, Ready int32
+	// HelmRelease is "namespace/release" when Helm installed it (the
+	// meta.helm.sh annotations), else empty.
+	HelmRelease string
+}
+
+// Supervised is what `podid up` runs as its own child processes: mic and
+// one node agent per fake node, none of them in a Deployment or
+// DaemonSet.
+type Supervised struct {
+	// StateDir is the run's folder (podid up --state-dir).
+	StateDir string
+	// Controller is mic's process; nil if the record has none.
+	Controller *Process
+	// Agents are the node agents' processes by node name.
+	Agents map[string]Process
+}
+
+// Process is one supervised process as the run record shows it.
+type Process struct {
+	Name string
+	PID  int
+	// Alive is whether the recorded process still runs (runstate.Alive).
+	Alive bool
+	// Log is its log file.
+	Log string
 }
 
 // AgentFact is one node agent's answer to the doctor's probe.

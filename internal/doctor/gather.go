@@ -1,8 +1,10 @@
 package doctor
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sort"
@@ -33,6 +35,9 @@ type GatherOptions struct {
 	AgentAddress func(node string) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Supervised is what a podid up run supervises; it is copied into
+	// Facts as is.
+	Supervised *Supervised
 }
 
 // Scheme is what Gather's client must know: the built-in kinds, podid's
@@ -51,7 +56,7 @@ func Gather(ctx context.Context, c client.Reader, o GatherOptions) (*Facts, erro
 	if o.Now != nil {
 		now = o.Now
 	}
-	f := &Facts{Scope: o.Scope, Settings: o.Settings, Now: now(), Secrets: map[string]SecretFact{}}
+	f := &Facts{Scope: o.Scope, Settings: o.Settings, Supervised: o.Supervised, Now: now(), Secrets: map[string]SecretFact{}}
 	var nodes corev1.NodeList
 	if err := c.List(ctx, &nodes); err != nil {
 		return nil, fmt.Errorf("reach the API server (list nodes): %w", err)
@@ -169,6 +174,13 @@ func componentOf(kind string, meta metav1Object, spec corev1.PodSpec) (Component
 	ctr := spec.Containers[0]
 	words := strings.ToLower(strings.Join(append(append([]string{ctr.Image}, ctr.Command...), ctr.Args...), " "))
 	c := Component{Object: Object(kind, meta.GetNamespace(), meta.GetName()), Image: ctr.Image}
+	if rel := meta.GetAnnotations()["meta.helm.sh/release-name"]; rel != "" {
+		ns := meta.GetAnnotations()["meta.helm.sh/release-namespace"]
+		if ns == "" {
+			ns = meta.GetNamespace()
+		}
+		c.HelmRelease = key(ns, rel)
+	}
 	switch {
 	case strings.Contains(words, "aad-pod-identity") || strings.Contains(words, "k8s/aad-pod-identity"):
 		c.Product = "aad-pod-identity"
@@ -192,6 +204,7 @@ func componentOf(kind string, meta metav1Object, spec corev1.PodSpec) (Component
 type metav1Object interface {
 	GetNamespace() string
 	GetName() string
+	GetAnnotations() map[string]string
 }
 
 // gatherSecrets reads the Secrets service-principal identities in scope
@@ -291,5 +304,9 @@ func probe(ctx context.Context, c *http.Client, addr string) AgentFact {
 	fact.Reachable = true
 	fact.Ready = resp.StatusCode == http.StatusOK
 	fact.Detail = resp.Status
+	// The agent says why it is not ready in the body.
+	if body, _ := io.ReadAll(io.LimitReader(resp.Body, 512)); len(bytes.TrimSpace(body)) > 0 {
+		fact.Detail += ": " + string(bytes.TrimSpace(body))
+	}
 	return fact
 }

@@ -6,5 +6,6 @@ func Checks() []Check {
 	var out []Check
 	out = append(out, clusterChecks()...)
 	out = append(out, objectChecks()...)
+	out = append(out, cloudChecks()...)
 	return out
 }

@@ -29,6 +29,11 @@ type Record struct {
 	Issuer    string   `json:"issuer"`
 	CloudURL  string   `json:"cloudURL"`
 	CloudCA   string   `json:"cloudCA"`
+	// TenantID, MicClientID and MicSecretFile are mic's sign-in to the
+	// cloud, which podid doctor reuses to read it; empty when mic has none.
+	TenantID      string `json:"tenantID,omitempty"`
+	MicClientID   string `json:"micClientID,omitempty"`
+	MicSecretFile string `json:"micSecretFile,omitempty"`
 	// Processes are the children, in start order.
 	Processes []Process `json:"processes"`
 	// Agents maps node name to its agent's token address.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/assignstatus"
+	"github.com/podid/podid/internal/doctor"
 	"github.com/podid/podid/internal/kubeclient"
 	"github.com/podid/podid/internal/plan"
 )
@@ -71,6 +73,13 @@ func TestReplaySeed004(t *testing.T) {
 		if r.err == nil || r.stdout != "" || !strings.Contains(r.stderr, "is Created ("+reason+")") || !containsFold(r.stderr, fix) {
 			t.Fatalf("podid token: err %v, stdout %q, stderr:\n%s\nwant a failure naming %s and %q", r.err, r.stdout, r.stderr, reason, fix)
 		}
+		// podid doctor names the missing grant and the same command, and
+		// exits non-zero.
+		d := doctorPod(t, dir, pod)
+		f, ok := d.finding("assignment-state", "Pod "+pod)
+		if d.err == nil || !ok || f.Status != doctor.Fail || !strings.Contains(f.Message, reason) || !containsFold(f.Fix, fix) {
+			t.Fatalf("podid doctor --pod %s: err %v, finding %+v; want a failed assignment-state naming %s with fix %q\n%s", pod, d.err, f, reason, fix, d.out)
+		}
 	}
 
 	t.Run("step 7 skipped: mic may not read the VMSS", func(t *testing.T) {
@@ -94,6 +103,9 @@ func TestReplaySeed004(t *testing.T) {
 		waitFor(t, "assignment Assigned", func(ctx context.Context) error {
 			return assignmentIs(ctx, kube, ns, podName, podidv1.AssignedIDAssigned, "")
 		})
+		if d := doctorPod(t, dir, pod); d.err != nil {
+			t.Fatalf("podid doctor --pod %s after the grants: %v\n%s", pod, d.err, d.out)
+		}
 	})
 	if raw == "" {
 		t.Fatal("no token to read the vault with")
@@ -114,6 +126,33 @@ func TestReplaySeed004(t *testing.T) {
 			t.Fatalf("after the access policy: %q, %v; want %q", got, err, demoSecretValue)
 		}
 	})
+}
+
+// doctorRun is one `podid doctor -o json`.
+type doctorRun struct {
+	report doctor.Report
+	out    string
+	err    error
+}
+
+func (d doctorRun) finding(check, object string) (doctor.Finding, bool) {
+	for _, f := range d.report.Findings {
+		if f.Check == check && f.Object == object {
+			return f, true
+		}
+	}
+	return doctor.Finding{}, false
+}
+
+// doctorPod runs podid doctor on one pod of the run in dir.
+func doctorPod(t *testing.T, dir, pod string) doctorRun {
+	t.Helper()
+	r := run(t, nil, "doctor", "--state-dir", dir, "--pod", pod, "-o", "json")
+	d := doctorRun{out: r.stdout + r.stderr, err: r.err}
+	if err := json.Unmarshal([]byte(r.stdout), &d.report); err != nil {
+		t.Fatalf("podid doctor -o json printed no report (%v):\n%s", err, d.out)
+	}
+	return d
 }
 
 func kubeClient(t *testing.T, kubeconfig string) client.Client {

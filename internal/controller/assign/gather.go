@@ -25,7 +25,7 @@ func (r *Reconciler) gatherPod(ctx context.Context, key types.NamespacedName) (I
 		}
 		return in, fmt.Errorf("get pod %s: %w", key, err)
 	}
-	in.Pods = []Pod{podFrom(&pod)}
+	in.Pods = []Pod{PodFrom(&pod)}
 	sel := pod.Labels[podidv1.SelectorLabel]
 	if sel == "" {
 		return in, nil
@@ -61,7 +61,9 @@ func (r *Reconciler) gatherPod(ctx context.Context, key types.NamespacedName) (I
 	return in, nil
 }
 
-func podFrom(p *corev1.Pod) Pod {
+// PodFrom is what the decision reads of a pod; mic and podid doctor build
+// the Input from it alike.
+func PodFrom(p *corev1.Pod) Pod {
 	return Pod{
 		Namespace:   p.Namespace,
 		Name:        p.Name,

@@ -1,0 +1,112 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/podid/podid/internal/doctor"
+	"github.com/podid/podid/internal/kubeclient"
+)
+
+// NewCommand returns `podid doctor`.
+func NewCommand(ctx context.Context) *cobra.Command {
+	o := NewOptions()
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Diagnose pod identity in a cluster: each check says pass, warn or fail and the command that fixes it",
+		Long: `doctor reads the cluster (pods, AzureIdentities, bindings, assignments,
+CRDs, the controller and node agents, Warning events) and probes each node
+agent's /readyz on the nodes that run pods in scope, then runs independent
+checks over what it read. It only reads: grant it the podid-doctor
+ClusterRole where RBAC refuses. It exits with status 1 when a check fails.
+
+With neither --kubeconfig nor $KUBECONFIG set it examines the podid up run
+in ~/.podid, if there is one; --state-dir names another run.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			t, err := resolve(o, cmd.Flags().Changed("token-mode"), osEnvironment())
+			if err != nil {
+				return err
+			}
+			return run(ctx, o, t, cmd.OutOrStdout())
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// run gathers, checks, prints, and turns a failed report into an error.
+func run(ctx context.Context, o *Options, t target, out io.Writer) error {
+	checks, err := selectChecks(doctor.Checks(), o.Checks)
+	if err != nil {
+		return err
+	}
+	cfg, err := kubeclient.Config(t.kubeconfig)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: doctor.Scheme(kubeclient.Scheme())})
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	facts, err := doctor.Gather(ctx, c, t.gather)
+	if err != nil {
+		return err
+	}
+	doctor.GatherIssuer(ctx, cfg, facts)
+	if t.cloud.Enabled() {
+		cred, armOpts, err := t.cloud.Credential()
+		if err != nil {
+			return fmt.Errorf("sign in to the cloud: %w", err)
+		}
+		doctor.GatherCloud(ctx, doctor.NewCloudReader(cred, armOpts), facts)
+	}
+	return report(doctor.Run(facts, checks), o.Output, out)
+}
+
+// report prints r and returns an error naming the failed checks, if any.
+func report(r doctor.Report, output string, out io.Writer) error {
+	write := doctor.WriteTable
+	if output == OutputJSON {
+		write = doctor.WriteJSON
+	}
+	if err := write(out, r); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return failure(r)
+}
+
+// failure is nil unless a check failed; then it says which, so that
+// podid exits 1.
+func failure(r doctor.Report) error {
+	failed := map[string]bool{}
+	for _, f := range r.Findings {
+		if f.Status == doctor.Fail {
+			failed[f.Check] = true
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(failed))
+	for n := range failed {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	noun := "checks"
+	if len(names) == 1 {
+		noun = "check"
+	}
+	return fmt.Errorf("%d %s failed: %s", len(names), noun, strings.Join(names, ", "))
+}

@@ -1,0 +1,161 @@
+package doctor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
+	"k8s.io/client-go/rest"
+
+	podidv1 "github.com/podid/podid/api/v1"
+)
+
+// CloudReader is what the doctor asks the cloud. It only reads.
+type CloudReader interface {
+	// FederatedCredentials lists the federated identity credentials of
+	// the user-assigned identity with resource ID id.
+	FederatedCredentials(ctx context.Context, id string) ([]FederatedCredential, error)
+}
+
+// armReader reads through Resource Manager with the same sign-in mic
+// uses (cloudassign.CloudOptions.Credential).
+type armReader struct {
+	cred azcore.TokenCredential
+	opts arm.ClientOptions
+}
+
+// NewCloudReader returns a CloudReader on ARM.
+func NewCloudReader(cred azcore.TokenCredential, opts arm.ClientOptions) CloudReader {
+	return &armReader{cred: cred, opts: opts}
+}
+
+func (r *armReader) FederatedCredentials(ctx context.Context, id string) ([]FederatedCredential, error) {
+	rid, err := arm.ParseResourceID(id)
+	if err != nil {
+		return nil, fmt.Errorf("parse identity resource ID %s: %w", id, err)
+	}
+	client, err := armmsi.NewFederatedIdentityCredentialsClient(rid.SubscriptionID, r.cred, &r.opts)
+	if err != nil {
+		return nil, fmt.Errorf("create federated credentials client: %w", err)
+	}
+	var out []FederatedCredential
+	pager := client.NewListPager(rid.ResourceGroupName, rid.Name, nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list federated credentials of %s: %w", rid.Name, err)
+		}
+		for _, c := range page.Value {
+			fc := FederatedCredential{Name: deref(c.Name)}
+			if p := c.Properties; p != nil {
+				fc.Issuer, fc.Subject = deref(p.Issuer), deref(p.Subject)
+				for _, a := range p.Audiences {
+					fc.Audiences = append(fc.Audiences, deref(a))
+				}
+			}
+			out = append(out, fc)
+		}
+	}
+	return out, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// GatherCloud asks the cloud about the identities in scope that federated
+// token mode serves and fills f.Cloud. Failures are recorded per identity.
+func GatherCloud(ctx context.Context, r CloudReader, f *Facts) {
+	cf := &CloudFacts{FederatedCredentials: map[string][]FederatedCredential{}, Errors: map[string]string{}}
+	for i := range f.Identities {
+		id := &f.Identities[i]
+		if !federated(f, id) || !f.IdentityInScope(id) {
+			continue
+		}
+		k := strings.ToLower(id.Spec.ResourceID)
+		if _, done := cf.FederatedCredentials[k]; done {
+			continue
+		}
+		fcs, err := r.FederatedCredentials(ctx, id.Spec.ResourceID)
+		if err != nil {
+			cf.Errors[k] = err.Error()
+			continue
+		}
+		cf.FederatedCredentials[k] = fcs
+	}
+	f.Cloud = cf
+}
+
+// federated reports whether the agent gets id's tokens by exchanging its
+// service-account token: a user-assigned identity in federated mode.
+func federated(f *Facts, id *podidv1.AzureIdentity) bool {
+	return id.Spec.Type == podidv1.UserAssignedMSI && id.Spec.ResourceID != "" &&
+		id.TokenMode(f.Settings.TokenMode) == podidv1.TokenModeFederated
+}
+
+// GatherIssuer reads the cluster's service-account issuer from the API
+// server's discovery document, then fetches the issuer's own discovery
+// document as Azure AD will, recording whether it answered.
+func GatherIssuer(ctx context.Context, cfg *rest.Config, f *Facts) {
+	client, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		f.Federation.IssuerErr = err.Error()
+		return
+	}
+	issuer, err := discoveryIssuer(ctx, client, strings.TrimSuffix(cfg.Host, "/"))
+	if err != nil {
+		f.Federation.IssuerErr = "read the API server's /.well-known/openid-configuration: " + err.Error()
+		return
+	}
+	f.Federation.Issuer = issuer
+	// Azure AD fetches the issuer's document itself; the API server's
+	// CA is trusted here so that a local cluster's issuer (podid up's)
+	// counts as reachable, as the embedded cloud trusts it too.
+	if _, err := discoveryIssuer(ctx, client, strings.TrimSuffix(issuer, "/")); err != nil {
+		f.Federation.DiscoveryErr = err.Error()
+	}
+}
+
+func discoveryIssuer(ctx context.Context, c *http.Client, base string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/.well-known/openid-configuration", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", req.URL, resp.Status)
+	}
+	var doc struct {
+		Issuer string `json:"issuer"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		return "", fmt.Errorf("GET %s: decode: %w", req.URL, err)
+	}
+	return doc.Issuer, nil
+}
+
+// Federation is what federated token mode depends on besides the cloud:
+// the cluster's issuer, whether its discovery document answers, and the
+// subject and audience the agent's tokens carry.
+type Federation struct {
+	// Issuer is the cluster's service-account issuer; IssuerErr why it
+	// could not be read.
+	Issuer, IssuerErr string
+	// DiscoveryErr is why the issuer's discovery document did not answer.
+	DiscoveryErr string
+}
