@@ -61,6 +61,8 @@ func (c *Cloud) serveARM(w http.ResponseWriter, r *http.Request) {
 		c.serveGroupList(call, s[1])
 	case len(s) == 4 && strings.EqualFold(s[2], "resourcegroups"):
 		c.serveGroup(call, s[1], s[3])
+	case len(s) == 5 && strings.EqualFold(s[2], "providers"):
+		c.serveSubscriptionProvider(call, s[1], s[3], s[4])
 	case len(s) >= 7 && strings.EqualFold(s[2], "resourcegroups") && strings.EqualFold(s[4], "providers"):
 		c.serveProvider(call, s[1], s[3], s[5], s[6], s[7:])
 	default:
@@ -166,6 +168,8 @@ func (c *Cloud) serveProvider(call *armCall, sub, rg, ns, typ string, rest []str
 	switch full {
 	case "microsoft.managedidentity/userassignedidentities":
 		c.serveIdentities(call, sub, rg, rest)
+	case "microsoft.keyvault/vaults":
+		c.serveVaults(call, sub, rg, rest)
 	case "microsoft.compute/virtualmachinescalesets", "microsoft.compute/virtualmachines":
 		c.serveMachines(call, sub, rg, full == "microsoft.compute/virtualmachinescalesets", rest)
 	default:

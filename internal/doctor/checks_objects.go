@@ -15,5 +15,7 @@ func objectChecks() []Check {
 		CheckFunc{CheckName: "assignment-state", Fn: checkAssignmentState},
 		CheckFunc{CheckName: "sp-secret", Fn: checkSPSecret},
 		CheckFunc{CheckName: "legacy-crds", Fn: checkLegacyCRDs},
+		CheckFunc{CheckName: "stale-assignments", Fn: checkStaleAssignments},
+		CheckFunc{CheckName: "unused-identity", Fn: checkUnusedIdentities},
 	}
 }

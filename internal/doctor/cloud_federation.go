@@ -19,6 +19,7 @@ func cloudChecks() []Check {
 	return []Check{
 		CheckFunc{CheckName: "federated-credential", Fn: checkFederatedCredential},
 		CheckFunc{CheckName: "issuer-discovery", Fn: checkIssuerDiscovery},
+		CheckFunc{CheckName: "vault-access", Fn: checkVaultAccess},
 	}
 }
 

@@ -21,6 +21,13 @@ type CloudReader interface {
 	// FederatedCredentials lists the federated identity credentials of
 	// the user-assigned identity with resource ID id.
 	FederatedCredentials(ctx context.Context, id string) ([]FederatedCredential, error)
+	// IdentityPrincipal returns the principal (object) ID of the
+	// user-assigned identity with resource ID id: the ID access policies
+	// and role assignments name.
+	IdentityPrincipal(ctx context.Context, id string) (string, error)
+	// Vaults lists the Key Vaults of a subscription that the reader may
+	// see, with their access policies.
+	Vaults(ctx context.Context, subscriptionID string) ([]Vault, error)
 }
 
 // armReader reads through Resource Manager with the same sign-in mic
@@ -72,10 +79,13 @@ func deref(s *string) string {
 	return *s
 }
 
-// GatherCloud asks the cloud about the identities in scope that federated
-// token mode serves and fills f.Cloud. Failures are recorded per identity.
+// GatherCloud asks the cloud about the identities in scope: the federated
+// credentials of those federated token mode serves, and the principal IDs
+// of every user-assigned identity with the vaults of its subscription.
+// It fills f.Cloud; failures are recorded per identity or subscription.
 func GatherCloud(ctx context.Context, r CloudReader, f *Facts) {
 	cf := &CloudFacts{FederatedCredentials: map[string][]FederatedCredential{}, Errors: map[string]string{}}
+	gatherVaults(ctx, r, f, cf)
 	for i := range f.Identities {
 		id := &f.Identities[i]
 		if !federated(f, id) || !f.IdentityInScope(id) {

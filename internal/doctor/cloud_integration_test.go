@@ -7,13 +7,10 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/cloud"
 	"github.com/podid/podid/internal/doctor"
-	"github.com/podid/podid/internal/kubeclient"
-	"github.com/podid/podid/internal/testenv"
 	"github.com/podid/podid/internal/testenv/netnode"
 )
 
@@ -23,28 +20,16 @@ import (
 // and one whose credential names the issuer without its trailing slash
 // fails saying so, with the update command.
 func TestFederationChecksOnTheEmbeddedCloud(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a control plane and the embedded cloud")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	env := testenv.StartT(t, testenv.Options{Nodes: 1})
 	w := netnode.World{
 		TenantID: "8f0d7c57-0a3e-4a4e-9d0f-1f0a6b2c9e11", SubscriptionID: "5c2bd6a0-8f6e-4b1d-9a51-2a9a7d1c0f42",
 		Instances: 1, Identities: []string{"no-fed", "slash"},
 		// Listing federated credentials is a read on the identities.
 		RoleAssignments: []string{"{principal: mic, role: Reader, scope: resourceGroup/" + netnode.NodeGroup + "}"},
 	}
-	issuer := env.ControlPlane.Issuer
-	c, err := netnode.StartCloud(ctx, w, issuer, env.ControlPlane.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ca, err := netnode.CloudCAFile(env.Dir, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ce := startCloudEnv(ctx, t, w)
+	env, c, issuer := ce.env, ce.cloud, ce.env.ControlPlane.Issuer
 	idID := func(name string) string {
 		return "/subscriptions/" + w.SubscriptionID + "/resourceGroups/" + netnode.NodeGroup + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + name
 	}
@@ -62,18 +47,7 @@ func TestFederationChecksOnTheEmbeddedCloud(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	opts, err := netnode.MICOptions(env, c, w.TenantID, ca)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, armOpts, err := opts.Cloud.Credential()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader, err := client.New(env.Config, client.Options{Scheme: doctor.Scheme(kubeclient.Scheme())})
-	if err != nil {
-		t.Fatal(err)
-	}
+	reader := ce.kube
 	f, err := doctor.Gather(ctx, reader, doctor.GatherOptions{Settings: doctor.Settings{
 		TokenMode: podidv1.TokenModeFederated, AgentServiceAccount: netnode.AgentNamespace + "/" + netnode.AgentServiceAccount,
 	}})
@@ -81,7 +55,7 @@ func TestFederationChecksOnTheEmbeddedCloud(t *testing.T) {
 		t.Fatal(err)
 	}
 	doctor.GatherIssuer(ctx, env.Config, f)
-	doctor.GatherCloud(ctx, doctor.NewCloudReader(cred, armOpts), f)
+	doctor.GatherCloud(ctx, ce.arm, f)
 	if len(f.Cloud.Errors) > 0 {
 		t.Fatalf("the cloud refused the doctor's reads: %v", f.Cloud.Errors)
 	}

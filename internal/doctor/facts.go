@@ -92,6 +92,9 @@ type Settings struct {
 	// AgentServiceAccount is the node agents' service account,
 	// "namespace/name", whose tokens federated mode exchanges.
 	AgentServiceAccount string
+	// Vault names the Key Vault the apps read (doctor --vault); empty,
+	// the doctor cannot know it and examines every vault it sees.
+	Vault string
 }
 
 // SecretFact is what the doctor may know of a Secret: whether it exists
@@ -170,6 +173,37 @@ type CloudFacts struct {
 	// Errors are per-question failures ("list federated credentials of
 	// X: 403 AuthorizationFailed"), by the same key.
 	Errors map[string]string
+	// Principals are the principal (object) IDs of the user-assigned
+	// identities in scope, by lower-case resource ID; PrincipalErrors say
+	// why one could not be read, by the same key.
+	Principals, PrincipalErrors map[string]string
+	// Vaults are the Key Vaults the doctor may read in each subscription
+	// of an identity in scope, by lower-case subscription ID; VaultErrors
+	// say why a subscription's could not be listed, by the same key.
+	Vaults      map[string][]Vault
+	VaultErrors map[string]string
+}
+
+// Vault is a Key Vault as Resource Manager shows it: what decides who may
+// read its secrets.
+type Vault struct {
+	Name, ResourceGroup string
+	// ID is its resource ID.
+	ID string
+	// TenantID is the tenant whose tokens it accepts.
+	TenantID string
+	// RBAC is enableRbacAuthorization: roles decide, access policies are
+	// ignored.
+	RBAC bool
+	// AccessPolicies decide otherwise.
+	AccessPolicies []VaultAccessPolicy
+}
+
+// VaultAccessPolicy is one access policy's principal and the secret
+// permissions it grants (get, list, set, delete, all, ...).
+type VaultAccessPolicy struct {
+	TenantID, ObjectID string
+	Secrets            []string
 }
 
 // FederatedCredential is a federated identity credential as ARM shows it.

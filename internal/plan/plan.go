@@ -39,6 +39,9 @@ const (
 	// account, whose tokens the federated exchange presents.
 	AgentNamespace      = "kube-system"
 	AgentServiceAccount = "podid-nmi"
+	// DoctorApp is the world application podid doctor signs in as to read
+	// the cloud (Reader on the subscriptions), when the world has it.
+	DoctorApp = "podid-doctor"
 	// FederationName names the federated credential added to the demo identity.
 	FederationName = "podid-up"
 	// RunDirName is the folder under the state folder that each start
@@ -112,6 +115,8 @@ type Plan struct {
 	// kubelet. Both are VMSS instances with a node agent each.
 	Nodes     []Node
 	RealNodes []Node
+	// Doctor is podid doctor's read-only sign-in; empty without DoctorApp.
+	Doctor Doctor
 	// FakeNodeTaint keeps workloads off the fake nodes when real nodes
 	// run, so what users apply lands where containers really run; nil
 	// without real nodes.
@@ -147,6 +152,11 @@ func (p *Plan) AllNodes() []Node { return append(append([]Node(nil), p.Nodes...)
 // Mic is the controller's cloud sign-in; AppID is empty when mic has none.
 type Mic struct {
 	App, AppID, Secret, SecretFile, Log string
+}
+
+// Doctor is the application podid doctor reads the cloud as.
+type Doctor struct {
+	AppID, Secret, SecretFile string
 }
 
 // Federation is a federated credential to add to an identity at start.
@@ -231,6 +241,9 @@ func MakePlan(in Input) (*Plan, error) {
 		p.Mic.App, p.Mic.AppID, p.Mic.Secret = app.Name, app.AppID, app.Secrets[0].Value
 		p.Mic.SecretFile = filepath.Join(run, "mic-client-secret")
 		skip.micObjectID = app.ObjectID
+	}
+	if app := findApp(in.World, DoctorApp); app != nil && len(app.Secrets) > 0 {
+		p.Doctor = Doctor{AppID: app.AppID, Secret: app.Secrets[0].Value, SecretFile: filepath.Join(run, "doctor-client-secret")}
 	}
 	if in.Demo != nil {
 		d, err := makeDemo(in.World, *in.Demo, p.Nodes)

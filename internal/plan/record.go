@@ -34,6 +34,10 @@ type Record struct {
 	TenantID      string `json:"tenantID,omitempty"`
 	MicClientID   string `json:"micClientID,omitempty"`
 	MicSecretFile string `json:"micSecretFile,omitempty"`
+	// DoctorClientID and DoctorSecretFile are the read-only sign-in podid
+	// doctor prefers to mic's, when the world has one.
+	DoctorClientID   string `json:"doctorClientID,omitempty"`
+	DoctorSecretFile string `json:"doctorSecretFile,omitempty"`
 	// Processes are the children, in start order.
 	Processes []Process `json:"processes"`
 	// Agents maps node name to its agent's token address.

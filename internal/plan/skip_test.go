@@ -8,9 +8,13 @@ import (
 )
 
 func TestSkipSteps(t *testing.T) {
+	// roles are mic's: the seed 004 steps grant and skip only those.
 	roles := func(p *Plan) []string {
 		var out []string
 		for _, a := range p.World.RoleAssignments {
+			if !strings.EqualFold(a.PrincipalID, "b9276f33-e80c-4f09-9cdf-24c28c0feea4") {
+				continue
+			}
 			for _, d := range authz.Builtins() {
 				if strings.EqualFold(d.ID, a.RoleDefinitionID) {
 					out = append(out, d.RoleName)
@@ -62,7 +66,7 @@ func TestSkipSteps(t *testing.T) {
 			if p.AssignmentsFail() != c.failing {
 				t.Errorf("AssignmentsFail %t, want %t", p.AssignmentsFail(), c.failing)
 			}
-			if len(in.World.Vaults[0].AccessPolicies) != 1 || len(in.World.RoleAssignments) != 3 {
+			if len(in.World.Vaults[0].AccessPolicies) != 1 || len(in.World.RoleAssignments) != 5 {
 				t.Error("MakePlan changed the world it was given")
 			}
 		})

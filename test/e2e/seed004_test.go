@@ -120,8 +120,19 @@ func TestReplaySeed004(t *testing.T) {
 		if status != http.StatusForbidden || !strings.Contains(body, want) || !strings.Contains(body, `"AccessDenied"`) || !strings.Contains(body, "oid="+demoPrincipalID) {
 			t.Fatalf("GET secret: %d %s; want 403 naming the identity and %q", status, body, want)
 		}
+		// podid doctor, reading the cloud as the run's read-only principal,
+		// names the missing access policy and the command.
+		d := doctorVault(t, dir, pod)
+		f, ok := d.finding("vault-access", "AzureIdentity "+ns+"/"+plan.DemoIdentity)
+		wantFix := "az keyvault set-policy --name kv-westus2-aks --object-id " + demoPrincipalID + " --secret-permissions get list"
+		if d.err == nil || !ok || f.Status != doctor.Fail || f.Fix != wantFix {
+			t.Fatalf("podid doctor --vault: err %v, finding %+v; want a failed vault-access with fix %q\n%s", d.err, f, wantFix, d.out)
+		}
 		must(t, "cloud", "vault-policy", "set", "--state-dir", dir, "--vault", "kv-westus2-aks",
 			"--principal", "aks-aad-user-identity", "--secrets", "get,list")
+		if d := doctorVault(t, dir, pod); d.err != nil {
+			t.Fatalf("podid doctor --vault after the access policy: %v\n%s", d.err, d.out)
+		}
 		if got, err := readSecret(rec, raw); err != nil || got != demoSecretValue {
 			t.Fatalf("after the access policy: %q, %v; want %q", got, err, demoSecretValue)
 		}
@@ -145,14 +156,20 @@ func (d doctorRun) finding(check, object string) (doctor.Finding, bool) {
 }
 
 // doctorPod runs podid doctor on one pod of the run in dir.
-func doctorPod(t *testing.T, dir, pod string) doctorRun {
+func doctorPod(t *testing.T, dir, pod string, extra ...string) doctorRun {
 	t.Helper()
-	r := run(t, nil, "doctor", "--state-dir", dir, "--pod", pod, "-o", "json")
+	r := run(t, nil, append([]string{"doctor", "--state-dir", dir, "--pod", pod, "-o", "json"}, extra...)...)
 	d := doctorRun{out: r.stdout + r.stderr, err: r.err}
 	if err := json.Unmarshal([]byte(r.stdout), &d.report); err != nil {
 		t.Fatalf("podid doctor -o json printed no report (%v):\n%s", err, d.out)
 	}
 	return d
+}
+
+// doctorVault is doctorPod asking about the seed's vault.
+func doctorVault(t *testing.T, dir, pod string) doctorRun {
+	t.Helper()
+	return doctorPod(t, dir, pod, "--vault", "kv-westus2-aks")
 }
 
 func kubeClient(t *testing.T, kubeconfig string) client.Client {

@@ -42,6 +42,8 @@ type Options struct {
 	// ClusterWideBindings and TokenMode mirror mic's flags.
 	ClusterWideBindings bool
 	TokenMode           string
+	// Vault is the Key Vault the apps read; empty examines every vault.
+	Vault string
 	// AgentPort is the node agents' probe port; 0 skips probing.
 	AgentPort int
 	// Timeout bounds gathering.
@@ -72,6 +74,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.ClusterWideBindings, "cluster-wide-bindings", o.ClusterWideBindings, "Bindings select pods of every namespace. Must match mic's --cluster-wide-bindings.")
 	fs.StringVar(&o.TokenMode, "token-mode", o.TokenMode, "The cluster's default token mode, federated or node. Must match mic's --token-mode; with a podid up run, the run's mode unless set.")
 	fs.IntVar(&o.AgentPort, "agent-port", o.AgentPort, "Port of the node agents' /readyz (nmi --probe-address) on each node's InternalIP, or on the agent addresses of a podid up run; 0 skips probing the agents.")
+	fs.StringVar(&o.Vault, "vault", o.Vault, "Name of the Key Vault the apps read: vault-access fails when an identity may not get its secrets. Empty warns only when an identity may read no vault of its subscription.")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "Longest time reading the cluster and probing the agents may take.")
 	// The cloud is read with mic's own sign-in flags; a podid up run
 	// fills them from its record.

@@ -46,7 +46,7 @@ func osEnvironment() environment {
 func resolve(o *Options, tokenModeSet bool, env environment) (target, error) {
 	t := target{kubeconfig: o.Kubeconfig, cloud: o.Cloud, gather: doctor.GatherOptions{
 		Scope:     o.Scope(),
-		Settings:  doctor.Settings{ClusterWideBindings: o.ClusterWideBindings, TokenMode: o.TokenMode},
+		Settings:  doctor.Settings{ClusterWideBindings: o.ClusterWideBindings, TokenMode: o.TokenMode, Vault: o.Vault},
 		AgentPort: o.AgentPort,
 	}}
 	dir := o.StateDir
@@ -69,10 +69,14 @@ func resolve(o *Options, tokenModeSet bool, env environment) (target, error) {
 		return target{}, fmt.Errorf("the podid up run in %s is not running (its supervisor PID %d is gone): start it with podid up, or name a cluster with --kubeconfig", dir, rec.Supervisor.PID)
 	}
 	t.kubeconfig = rec.Kubeconfig
-	if !t.cloud.Enabled() && rec.MicClientID != "" {
-		// The doctor reads the embedded cloud as mic does.
+	if !t.cloud.Enabled() && (rec.DoctorClientID != "" || rec.MicClientID != "") {
+		// The doctor reads the embedded cloud with the run's read-only
+		// principal (as an operator with Reader would), else as mic.
 		t.cloud.ARMEndpoint, t.cloud.AuthorityHost, t.cloud.CAFile = rec.CloudURL+"/", rec.CloudURL+"/", rec.CloudCA
-		t.cloud.TenantID, t.cloud.ClientID, t.cloud.ClientSecretFile = rec.TenantID, rec.MicClientID, rec.MicSecretFile
+		t.cloud.TenantID, t.cloud.ClientID, t.cloud.ClientSecretFile = rec.TenantID, rec.DoctorClientID, rec.DoctorSecretFile
+		if rec.DoctorClientID == "" {
+			t.cloud.ClientID, t.cloud.ClientSecretFile = rec.MicClientID, rec.MicSecretFile
+		}
 	}
 	if !tokenModeSet && rec.TokenMode != "" {
 		t.gather.Settings.TokenMode = rec.TokenMode

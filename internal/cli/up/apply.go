@@ -164,6 +164,11 @@ func (r *runner) startCloud(ctx context.Context) error {
 			return fmt.Errorf("the embedded cloud has no IMDS for instance %s of node %s", n.Instance, n.Name)
 		}
 	}
+	if d := p.Doctor; d.SecretFile != "" {
+		if err := os.WriteFile(d.SecretFile, []byte(d.Secret), 0o600); err != nil {
+			return fmt.Errorf("write podid doctor's client secret: %w", err)
+		}
+	}
 	if f := p.Federation; f != nil {
 		fc := cloud.FederatedCredential{Name: plan.FederationName, Issuer: r.cp.Issuer, Subject: f.Subject, Audiences: []string{f.Audience}}
 		if err := r.cloud.AddFederatedCredential(f.IdentityID, fc); err != nil {

@@ -83,6 +83,7 @@ func (r *runner) fill(rec *plan.Record) {
 	rec.APIServer, rec.Issuer = r.cp.URL, r.cp.Issuer
 	rec.CloudURL, rec.CloudCA = r.rt.CloudURL, r.rt.CloudCA
 	rec.TenantID, rec.MicClientID, rec.MicSecretFile = r.p.TenantID, r.p.Mic.AppID, r.p.Mic.SecretFile
+	rec.DoctorClientID, rec.DoctorSecretFile = r.p.Doctor.AppID, r.p.Doctor.SecretFile
 	rec.Vaults = r.cloud.VaultURLs()
 	rec.Demo = r.p.Demo
 	rec.Agents = map[string]string{}

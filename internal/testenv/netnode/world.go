@@ -56,6 +56,9 @@ type World struct {
 	ScaleSetIdentities []string
 	// Apps are more applications.
 	Apps []App
+	// Vaults are key vaults in NodeGroup, each a YAML flow mapping such
+	// as {name: kv, mode: accessPolicy}.
+	Vaults []string
 	// RoleAssignments are more role assignments, each a YAML flow mapping
 	// such as {principal: mic, role: Reader, scope: identity/x}.
 	RoleAssignments []string
@@ -96,6 +99,12 @@ func (w World) YAML(issuer string) string {
 	p("                capacity: %d", w.Instances)
 	if len(w.ScaleSetIdentities) > 0 {
 		p("                identities: [%s]", strings.Join(w.ScaleSetIdentities, ", "))
+	}
+	if len(w.Vaults) > 0 {
+		p("            vaults:")
+		for _, v := range w.Vaults {
+			p("              - %s", v)
+		}
 	}
 	p("    applications:")
 	for _, a := range append([]App{{MICApp, MICSecret}}, w.Apps...) {
