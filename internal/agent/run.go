@@ -153,10 +153,11 @@ func tokenSource(kube kubernetes.Interface, opts *Options, obs tokens.CacheObser
 	if err != nil {
 		return nil, nil, err
 	}
+	explained := explainRefusals(router, newSecretReader(kube).warn, time.Now)
 	if opts.CacheSize == 0 {
-		return router, func(string) {}, nil
+		return explained, func(string) {}, nil
 	}
-	cache, err := tokens.NewCache(router, tokens.CacheOptions{MaxEntries: opts.CacheSize,
+	cache, err := tokens.NewCache(explained, tokens.CacheOptions{MaxEntries: opts.CacheSize,
 		RefreshBefore: opts.RefreshBefore, FetchTimeout: opts.TokenTimeout, Observer: obs})
 	if err != nil {
 		return nil, nil, err

@@ -17,5 +17,6 @@ func objectChecks() []Check {
 		CheckFunc{CheckName: "legacy-crds", Fn: checkLegacyCRDs},
 		CheckFunc{CheckName: "stale-assignments", Fn: checkStaleAssignments},
 		CheckFunc{CheckName: "unused-identity", Fn: checkUnusedIdentities},
+		CheckFunc{CheckName: "token-refusals", Fn: checkTokenRefusals},
 	}
 }

@@ -87,17 +87,7 @@ func TestUnclearClientSecretIsReportedOnTheIdentity(t *testing.T) {
 	if !ok {
 		t.Fatalf("application %s missing from the test world", spApp)
 	}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sp-secret"},
-		Data: map[string][]byte{"appid": []byte(app.AppID), "value": []byte(spSecret)}}
-	ai := &podidv1.AzureIdentity{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sp"},
-		Spec: podidv1.AzureIdentitySpec{Type: podidv1.ServicePrincipal, ClientID: app.AppID, TenantID: tenantID,
-			ClientPassword: &corev1.SecretReference{Name: secret.Name, Namespace: ns}},
-	}
-	create(ctx, t, secret, ai, binding(ns, "b", "sp", "sp-app"))
-	pod := runPod(ctx, t, testenv.PodSpec{Namespace: ns, Name: "app", Node: s.env.Nodes[0].Name,
-		Labels: map[string]string{podidv1.SelectorLabel: "sp-app"}})
-	waitAssigned(ctx, t, ns, pod.Name, "sp")
+	ai, pod := runServicePrincipalPod(ctx, t, ns, app.AppID, map[string][]byte{"appid": []byte(app.AppID), "value": []byte(spSecret)})
 
 	got := podCaller(t, pod).get(t, tokenPath(freshResource("unclear")), true)
 	if got.status != 503 || !strings.Contains(got.body, "has keys appid, value") || strings.Contains(got.body, spSecret) {
@@ -128,4 +118,22 @@ func TestUnclearClientSecretIsReportedOnTheIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no ClientSecretUnclear Warning on AzureIdentity %s/sp: %v (have %q)", ns, err, last)
 	}
+}
+
+// runServicePrincipalPod creates, in ns, a service-principal AzureIdentity
+// "sp" for appID whose Secret holds data, its binding, and a labelled pod
+// "app" on the first node, and waits for the pod's assignment.
+func runServicePrincipalPod(ctx context.Context, t *testing.T, ns, appID string, data map[string][]byte) (*podidv1.AzureIdentity, *corev1.Pod) {
+	t.Helper()
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sp-secret"}, Data: data}
+	ai := &podidv1.AzureIdentity{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "sp"},
+		Spec: podidv1.AzureIdentitySpec{Type: podidv1.ServicePrincipal, ClientID: appID, TenantID: tenantID,
+			ClientPassword: &corev1.SecretReference{Name: secret.Name, Namespace: ns}},
+	}
+	create(ctx, t, secret, ai, binding(ns, "b", "sp", "sp-app"))
+	pod := runPod(ctx, t, testenv.PodSpec{Namespace: ns, Name: "app", Node: s.env.Nodes[0].Name,
+		Labels: map[string]string{podidv1.SelectorLabel: "sp-app"}})
+	waitAssigned(ctx, t, ns, pod.Name, "sp")
+	return ai, pod
 }

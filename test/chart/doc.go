@@ -1,0 +1,7 @@
+// Package chart tests the Helm chart charts/podid and the manifest
+// deploy/podid.yaml rendered from it: golden renders for several value sets,
+// helm lint in strict mode, values.schema.json refusals, the chart's CRDs
+// against config/crd, the podid-doctor ClusterRole against
+// doctor.ReadRules, and every rendered object accepted by a real API server
+// (server-side dry run, strict field validation).
+package chart
