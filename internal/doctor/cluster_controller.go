@@ -58,11 +58,11 @@ func supervisedController(up *Supervised) Finding {
 	obj := fmt.Sprintf("Process %s (PID %d)", p.Name, p.PID)
 	if !p.Alive {
 		return Finding{Status: Fail, Object: obj,
-			Message:  fmt.Sprintf("mic, which podid up runs as PID %d, is not running: no new pod is assigned an identity.", p.PID),
+			Message:  fmt.Sprintf("The controller (mic), which podid up runs as PID %d, is not running: no new pod is assigned an identity.", p.PID),
 			Evidence: []string{"log: " + p.Log},
 			Fix:      fmt.Sprintf("podid down --state-dir %s && podid up --state-dir %[1]s", up.StateDir)}
 	}
-	return Finding{Status: Pass, Object: obj, Message: fmt.Sprintf("mic runs under podid up as PID %d.", p.PID)}
+	return Finding{Status: Pass, Object: obj, Message: fmt.Sprintf("The controller (mic) runs under podid up as PID %d.", p.PID)}
 }
 
 // controllerReplicas checks one controller Deployment's replicas and, for
