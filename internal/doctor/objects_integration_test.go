@@ -86,6 +86,27 @@ func TestObjectChecksOnARealCluster(t *testing.T) {
 		assertFindings(t, runCheck("overlapping-selectors", gather(t, ns, 0)), []want{{status: Warn, object: "AzureIdentityBinding " + ns + "/ba",
 			message: `share selector "web"`, fix: "kubectl -n " + ns + " edit azureidentitybinding bb"}})
 	})
+	t.Run("a labelled pod an exception covers names the exception", func(t *testing.T) {
+		ns := env.NewNamespace(t)
+		ex := &podidv1.AzurePodIdentityException{ObjectMeta: objMeta(ns, "ex"), Spec: podidv1.AzurePodIdentityExceptionSpec{PodLabels: map[string]string{"app": "agent"}}}
+		p := labelled(ns, "p", "web")
+		p.Labels["app"] = "agent"
+		create(t, msi(ns, "id"), binding(ns, "b", "id", "web"), ex, p)
+		assertFindings(t, runCheck("pod-exempt", gather(t, ns, 0)), []want{{status: Warn, object: "Pod " + ns + "/p",
+			message: "AzurePodIdentityException " + ns + "/ex exempts it", fix: "kubectl -n " + ns + " edit azurepodidentityexception ex"}})
+	})
+	t.Run("a token-mode annotation with a typo is set to the mode it meant", func(t *testing.T) {
+		ns := env.NewNamespace(t)
+		create(t, msi(ns, "id", annotated(podidv1.TokenModeAnnotation, "nod")))
+		assertFindings(t, runCheck("token-mode-annotation", gather(t, ns, 0)), []want{{status: Fail, object: "AzureIdentity " + ns + "/id",
+			message: `(valid values: "federated", "node")`, fix: "kubectl -n " + ns + " annotate azureidentity id aadpodidentity.k8s.io/token-mode=node --overwrite"}})
+	})
+	t.Run("a service principal whose Secret is missing gets the create command", func(t *testing.T) {
+		ns := env.NewNamespace(t)
+		create(t, sp(ns, "id", podidv1.ServicePrincipal, "s"))
+		assertFindings(t, runCheck("sp-secret", gather(t, ns, 0)), []want{{status: Fail, object: "AzureIdentity " + ns + "/id",
+			message: "Secret " + ns + "/s does not exist", fix: "kubectl -n " + ns + " create secret generic s --from-literal=clientsecret=<client secret>"}})
+	})
 	t.Run("assignment-state fails without mic and passes once mic assigns", func(t *testing.T) {
 		ns := env.NewNamespace(t)
 		create(t, msi(ns, "id"), binding(ns, "b", "id", "web"), labelled(ns, "p", "web"))
