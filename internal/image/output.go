@@ -108,7 +108,7 @@ func WriteTarball(file string, b *Built, p v1.Platform) error {
 func dockerHubAliases(s Spec) []string {
 	out := make([]string, len(s.Aliases))
 	for i, a := range s.Aliases {
-		out[i] = "docker.io/" + a
+		out[i] = DockerHub + "/" + a
 	}
 	return out
 }

@@ -22,6 +22,12 @@ type ServeOptions struct {
 	Progress func(name string, digest v1.Hash, took time.Duration)
 }
 
+// DockerHub is the registry host that short image names (busybox) mean.
+const DockerHub = "docker.io"
+
+// SandboxImage is the reference of the pause image every pod sandbox runs.
+func SandboxImage() string { return Ref(DefaultRegistry, NamePause, DefaultTag) }
+
 // Served is a loopback registry holding built images.
 type Served struct {
 	// Addr is the registry's HOST:PORT on 127.0.0.1; containerd reaches it
@@ -29,6 +35,11 @@ type Served struct {
 	Addr string
 	stop func(context.Context) error
 }
+
+// Hosts are the registry hosts whose image names the registry answers
+// for: podid's own and Docker Hub's, the aliases' (a node mirrors both to
+// it, so manifests written for Docker Hub pull the local images).
+func (s *Served) Hosts() []string { return []string{DefaultRegistry, DockerHub} }
 
 // Stop shuts the registry down; its images are gone with it.
 func (s *Served) Stop() {

@@ -29,6 +29,15 @@ type Registry struct {
 	Endpoint string
 }
 
+// Mirrors sends each of hosts to the registry at endpoint.
+func Mirrors(endpoint string, hosts []string) []Registry {
+	out := make([]Registry, 0, len(hosts))
+	for _, h := range hosts {
+		out = append(out, Registry{Host: h, Endpoint: endpoint})
+	}
+	return out
+}
+
 // Config is everything that shapes a node's configuration files.
 type Config struct {
 	Layout

@@ -1,6 +1,10 @@
 package plan
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podid/podid/internal/image"
+)
 
 // FakeNodeTaint is put on the fake nodes when real nodes run: workloads
 // applied as users write them (seed 004's Deployment, seed 002's Pod) then
@@ -12,10 +16,10 @@ var FakeNodeTaint = corev1.Taint{Key: "podid.dev/fake-node", Value: "true", Effe
 // each node's containerd pulls it, and Docker Hub's names of the images
 // that stand in for the seeds' (busybox, cmendibl3/az-keyvault-reader),
 // from podid's loopback registry, so the seeds' manifests run unchanged.
-const RegistryHost = "podid.local"
+const RegistryHost = image.DefaultRegistry
 
 // DockerHub is the registry host that short image names (busybox) mean.
-const DockerHub = "docker.io"
+const DockerHub = image.DockerHub
 
 // Image is one image the real nodes pull.
 type Image struct {
@@ -37,4 +41,4 @@ var Images = []Image{
 }
 
 // SandboxImage is the pause image reference.
-func SandboxImage() string { return Images[0].Refs[0] }
+func SandboxImage() string { return image.SandboxImage() }

@@ -65,8 +65,8 @@ func (e *Env) startRealNodes(ctx context.Context, bin string, opts Options) erro
 			return err
 		}
 		cfg := node.Config{
-			Layout: l, Name: RealNodeName(i), SandboxImage: image.Ref(image.DefaultRegistry, image.NamePause, image.DefaultTag),
-			Registries:  []node.Registry{{Host: image.DefaultRegistry, Endpoint: "http://" + e.Images.Addr}, {Host: "docker.io", Endpoint: "http://" + e.Images.Addr}},
+			Layout: l, Name: RealNodeName(i), SandboxImage: image.SandboxImage(),
+			Registries:  node.Mirrors("http://"+e.Images.Addr, e.Images.Hosts()),
 			KubeletPort: 10250, HealthzPort: healthz, ClientCAFile: e.ControlPlane.CAFile,
 			Labels: map[string]string{"podid.dev/node-kind": "real"},
 		}

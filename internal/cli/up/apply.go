@@ -18,6 +18,7 @@ import (
 	"github.com/podid/podid/config/crd"
 	"github.com/podid/podid/internal/cloud"
 	"github.com/podid/podid/internal/controlplane"
+	"github.com/podid/podid/internal/image"
 	"github.com/podid/podid/internal/kubeclient"
 	"github.com/podid/podid/internal/kwok"
 	"github.com/podid/podid/internal/node"
@@ -45,13 +46,12 @@ type runner struct {
 	started []component
 	bin     string
 	// realNodes run containerd and a kubelet; images and names serve them.
-	realNodes   []*node.Node
-	registry    func()
-	registryURL string
-	names       func()
-	kube        kubernetes.Interface
-	client      client.Client
-	rt          plan.Runtime
+	realNodes []*node.Node
+	images    *image.Served
+	names     func()
+	kube      kubernetes.Interface
+	client    client.Client
+	rt        plan.Runtime
 }
 
 // apply starts every component of the plan, in order. On error the

@@ -45,14 +45,14 @@ func (r *runner) serveImages(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.registry, r.registryURL = served.Stop, "http://"+served.Addr
+	r.images = served
 	return nil
 }
 
 func (r *runner) stopRegistry() {
-	if r.registry != nil {
-		r.registry()
-		r.registry = nil
+	if r.images != nil {
+		r.images.Stop()
+		r.images = nil
 	}
 }
 

@@ -29,11 +29,8 @@ func (r *runner) startRealNodes(ctx context.Context) error {
 			Config: node.Config{
 				Layout: *n.Real, Name: n.Name, ProviderID: n.ProviderID,
 				SandboxImage: plan.SandboxImage(),
-				Registries: []node.Registry{
-					{Host: plan.RegistryHost, Endpoint: r.registryURL},
-					{Host: plan.DockerHub, Endpoint: r.registryURL},
-				},
-				KubeletPort: kubeletPort, HealthzPort: healthz,
+				Registries:   node.Mirrors("http://"+r.images.Addr, r.images.Hosts()),
+				KubeletPort:  kubeletPort, HealthzPort: healthz,
 				ClientCAFile: r.cp.CAFile,
 				ClusterDNS:   r.p.RealNodes[0].InternalIP,
 				Labels:       map[string]string{"podid.dev/node-kind": "real"},
