@@ -18,6 +18,10 @@ func (c *Cloud) serveAAD(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tenantRef, rest := parts[0], parts[1]
+	if strings.EqualFold(tenantRef, "common") && strings.HasPrefix(strings.ToLower(rest), userRealmPrefix) {
+		c.serveUserRealm(w, r, rest)
+		return
+	}
 	c.store.mu.Lock()
 	tenant, ok := c.store.tenantLocked(tenantRef)
 	c.store.mu.Unlock()
@@ -30,6 +34,16 @@ func (c *Cloud) serveAAD(w http.ResponseWriter, r *http.Request) {
 		c.serveDiscovery(w, r, tenant)
 	case "discovery/v2.0/keys", "discovery/keys":
 		c.serveJWKS(w)
+	case "oauth2/v2.0/devicecode":
+		if r.Method != http.MethodPost {
+			c.writeAADError(w, r, newAADError(http.StatusBadRequest, "invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
+			return
+		}
+		if !ok {
+			c.writeAADError(w, r, errTenantNotFound(tenantRef))
+			return
+		}
+		c.serveDeviceCode(w, r, tenant)
 	case "oauth2/v2.0/token":
 		if r.Method != http.MethodPost {
 			c.writeAADError(w, r, newAADError(http.StatusBadRequest, "invalid_request", 900561, "The endpoint only accepts POST, OPTIONS requests. Received a %s request.", r.Method))
@@ -103,6 +117,9 @@ func (c *Cloud) serveToken(w http.ResponseWriter, r *http.Request, tenant Tenant
 		return
 	}
 	f := r.PostForm
+	if c.servePersonGrant(w, r, tenant, f) {
+		return
+	}
 	if gt := f.Get("grant_type"); gt != "client_credentials" {
 		if gt == "" {
 			c.writeAADError(w, r, newAADError(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."))

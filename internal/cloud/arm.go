@@ -62,6 +62,9 @@ func (c *Cloud) serveARM(w http.ResponseWriter, r *http.Request) {
 	case len(s) == 4 && strings.EqualFold(s[2], "resourcegroups"):
 		c.serveGroup(call, s[1], s[3])
 	case len(s) == 5 && strings.EqualFold(s[2], "providers"):
+		if c.serveRegistrySubscription(call, s[1], s[3], s[4]) {
+			return
+		}
 		c.serveSubscriptionProvider(call, s[1], s[3], s[4])
 	case len(s) >= 7 && strings.EqualFold(s[2], "resourcegroups") && strings.EqualFold(s[4], "providers"):
 		c.serveProvider(call, s[1], s[3], s[5], s[6], s[7:])
@@ -154,8 +157,12 @@ func (c *Cloud) serveSubscription(call *armCall, subID string) {
 }
 
 func (c *Cloud) resourceNotFound(call *armCall, rg, typ, name string) {
-	armError(call.w, http.StatusNotFound, "ResourceNotFound", fmt.Sprintf(
-		"The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", typ, name, rg))
+	armError(call.w, http.StatusNotFound, "ResourceNotFound", resourceNotFoundMessage(rg, typ, name))
+}
+
+// resourceNotFoundMessage is ARM's text for a resource that does not exist.
+func resourceNotFoundMessage(rg, typ, name string) string {
+	return fmt.Sprintf("The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", typ, name, rg)
 }
 
 func groupNotFound(call *armCall, rg string) {
@@ -170,6 +177,10 @@ func (c *Cloud) serveProvider(call *armCall, sub, rg, ns, typ string, rest []str
 		c.serveIdentities(call, sub, rg, rest)
 	case "microsoft.keyvault/vaults":
 		c.serveVaults(call, sub, rg, rest)
+	case "microsoft.containerregistry/registries":
+		c.serveRegistries(call, sub, rg, rest)
+	case "microsoft.containerservice/managedclusters":
+		c.serveManagedClusters(call, sub, rg, rest)
 	case "microsoft.compute/virtualmachinescalesets", "microsoft.compute/virtualmachines":
 		c.serveMachines(call, sub, rg, full == "microsoft.compute/virtualmachinescalesets", rest)
 	default:

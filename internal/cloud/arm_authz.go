@@ -33,9 +33,12 @@ func roleDefinitionJSON(scope string, d authz.RoleDefinition) map[string]any {
 }
 
 func roleAssignmentJSON(a authz.Assignment) map[string]any {
-	return map[string]any{"id": a.ID, "name": a.Name, "type": roleAssignmentType,
-		"properties": map[string]any{"roleDefinitionId": subscriptionPrefix(a.Scope) + "/providers/" + roleDefinitionType + "/" + authz.RoleDefinitionGUID(a.RoleDefinitionID),
-			"principalId": a.PrincipalID, "principalType": a.PrincipalType, "scope": a.Scope}}
+	props := map[string]any{"roleDefinitionId": subscriptionPrefix(a.Scope) + "/providers/" + roleDefinitionType + "/" + authz.RoleDefinitionGUID(a.RoleDefinitionID),
+		"principalId": a.PrincipalID, "principalType": a.PrincipalType, "scope": a.Scope}
+	if a.Condition != "" {
+		props["condition"], props["conditionVersion"] = a.Condition, a.ConditionVersion
+	}
+	return map[string]any{"id": a.ID, "name": a.Name, "type": roleAssignmentType, "properties": props}
 }
 
 // serveAuthorization handles {scope}/providers/Microsoft.Authorization/{roleAssignments|roleDefinitions}[/{name}].
@@ -149,6 +152,8 @@ func (c *Cloud) serveRoleAssignment(call *armCall, scope, authScope, name string
 				RoleDefinitionID string `json:"roleDefinitionId"`
 				PrincipalID      string `json:"principalId"`
 				PrincipalType    string `json:"principalType"`
+				Condition        string `json:"condition"`
+				ConditionVersion string `json:"conditionVersion"`
 			} `json:"properties"`
 		}
 		if !decodeBody(call, &body) {
@@ -158,7 +163,12 @@ func (c *Cloud) serveRoleAssignment(call *armCall, scope, authScope, name string
 			armError(call.w, http.StatusBadRequest, "InvalidRoleAssignmentId", fmt.Sprintf("The role assignment ID '%s' is not valid. The role assignment ID must be a GUID.", name))
 			return
 		}
-		a, status, code, msg := c.createAssignment(scope, name, body.Properties.RoleDefinitionID, body.Properties.PrincipalID, body.Properties.PrincipalType)
+		cond, status, code, msg := assignmentCondition(body.Properties.Condition, body.Properties.ConditionVersion)
+		if code != "" {
+			armError(call.w, status, code, msg)
+			return
+		}
+		a, status, code, msg := c.createAssignment(scope, name, body.Properties.RoleDefinitionID, body.Properties.PrincipalID, body.Properties.PrincipalType, cond)
 		if code != "" {
 			armError(call.w, status, code, msg)
 			return
@@ -171,7 +181,7 @@ func (c *Cloud) serveRoleAssignment(call *armCall, scope, authScope, name string
 
 // createAssignment validates and stores a role assignment, returning the
 // HTTP status and, on refusal, ARM's error code and message.
-func (c *Cloud) createAssignment(scope, name, roleDefID, principalID, principalType string) (authz.Assignment, int, string, string) {
+func (c *Cloud) createAssignment(scope, name, roleDefID, principalID, principalType string, cond assignmentCond) (authz.Assignment, int, string, string) {
 	d, ok := authz.LookupRole(c.store.defs, roleDefID)
 	if !ok {
 		return authz.Assignment{}, http.StatusBadRequest, "RoleDefinitionDoesNotExist", fmt.Sprintf("The specified role definition with ID '%s' does not exist.", authz.RoleDefinitionGUID(roleDefID))
@@ -185,11 +195,19 @@ func (c *Cloud) createAssignment(scope, name, roleDefID, principalID, principalT
 	if principalType == "" {
 		principalType = kind
 	}
-	a := authz.Assignment{ID: scope + "/providers/" + roleAssignmentType + "/" + name, Name: name, Scope: scope, RoleDefinitionID: d.ID, PrincipalID: principalID, PrincipalType: principalType}
-	for _, e := range c.store.st.RoleAssignments {
+	a := authz.Assignment{ID: scope + "/providers/" + roleAssignmentType + "/" + name, Name: name, Scope: scope, RoleDefinitionID: d.ID, PrincipalID: principalID, PrincipalType: principalType,
+		Condition: cond.condition, ConditionVersion: cond.version}
+	for k, e := range c.store.st.RoleAssignments {
 		same := strings.EqualFold(e.PrincipalID, a.PrincipalID) && strings.EqualFold(e.RoleDefinitionID, a.RoleDefinitionID) && strings.EqualFold(e.Scope, a.Scope)
 		switch {
 		case strings.EqualFold(e.ID, a.ID) && same:
+			// A PUT of the same assignment replaces its condition, as
+			// Azure lets a condition be added, changed or removed.
+			if e.Condition != a.Condition || e.ConditionVersion != a.ConditionVersion {
+				e.Condition, e.ConditionVersion = a.Condition, a.ConditionVersion
+				c.store.st.RoleAssignments[k] = e
+				c.store.dirty()
+			}
 			return e, http.StatusCreated, "", ""
 		case strings.EqualFold(e.ID, a.ID):
 			return authz.Assignment{}, http.StatusBadRequest, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated."
@@ -205,7 +223,7 @@ func (c *Cloud) createAssignment(scope, name, roleDefID, principalID, principalT
 // GrantRole assigns role (built-in name or GUID) to principal (object ID) at
 // scope, as an ARM PUT would, bypassing the caller's own authorization.
 func (c *Cloud) GrantRole(principalID, role, scope string) (authz.Assignment, error) {
-	a, _, code, msg := c.createAssignment(scope, uuid.NewString(), role, principalID, "")
+	a, _, code, msg := c.createAssignment(scope, uuid.NewString(), role, principalID, "", assignmentCond{})
 	if code != "" && code != "RoleAssignmentExists" {
 		return authz.Assignment{}, fmt.Errorf("grant %s to %s at %s: %s: %s", role, principalID, scope, code, msg)
 	}
@@ -233,8 +251,12 @@ func (c *Cloud) RevokeRoles(principalID, role, scope string) int {
 	return n
 }
 
-// principalKindLocked reports ServicePrincipal for apps and managed identities.
+// principalKindLocked reports ServicePrincipal for apps and managed
+// identities, User for people and Group for groups.
 func (s *store) principalKindLocked(objectID string) (string, bool) {
+	if kind, ok := s.peopleKindLocked(objectID); ok {
+		return kind, true
+	}
 	for _, a := range s.st.Applications {
 		if strings.EqualFold(a.ObjectID, objectID) {
 			return "ServicePrincipal", true

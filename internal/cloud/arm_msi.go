@@ -165,43 +165,34 @@ func (c *Cloud) serveFICs(call *armCall, rg, identityID string, rest []string) {
 	if !c.authorize(call, ficType+"/"+action, scope) {
 		return
 	}
-	c.store.mu.Lock()
-	defer c.store.mu.Unlock()
-	i := c.store.identityLocked(identityID)
-	if i == nil {
-		c.resourceNotFound(call, rg, identityType, identityID[strings.LastIndex(identityID, "/")+1:])
-		return
-	}
 	if len(rest) == 0 {
-		out := []map[string]any{}
-		for _, f := range i.Federated {
-			out = append(out, ficJSON(i, f))
+		list, err := c.FederatedCredentials(identityID)
+		if err != nil {
+			writeFICError(call, err)
+			return
 		}
-		writeJSON(call.w, http.StatusOK, map[string]any{"value": out})
+		writeJSON(call.w, http.StatusOK, map[string]any{"value": list})
 		return
 	}
 	name := rest[0]
-	idx := -1
-	for k, f := range i.Federated {
-		if strings.EqualFold(f.Name, name) {
-			idx = k
-		}
-	}
 	switch call.r.Method {
 	case http.MethodGet:
-		if idx < 0 {
-			c.resourceNotFound(call, rg, ficType, i.Name+"/"+name)
+		f, err := c.FederatedCredential(identityID, name)
+		if err != nil {
+			writeFICError(call, err)
 			return
 		}
-		writeJSON(call.w, http.StatusOK, ficJSON(i, i.Federated[idx]))
+		writeJSON(call.w, http.StatusOK, f)
 	case http.MethodDelete:
-		if idx < 0 {
+		deleted, err := c.DeleteFederatedCredential(identityID, name)
+		switch {
+		case err != nil:
+			writeFICError(call, err)
+		case deleted:
+			call.w.WriteHeader(http.StatusOK)
+		default:
 			call.w.WriteHeader(http.StatusNoContent)
-			return
 		}
-		i.Federated = append(i.Federated[:idx], i.Federated[idx+1:]...)
-		c.store.dirty()
-		call.w.WriteHeader(http.StatusOK)
 	case http.MethodPut:
 		var body struct {
 			Properties struct {
@@ -214,20 +205,31 @@ func (c *Cloud) serveFICs(call *armCall, rg, identityID string, rest []string) {
 			return
 		}
 		f := FederatedCredential{Name: name, Issuer: body.Properties.Issuer, Subject: body.Properties.Subject, Audiences: body.Properties.Audiences}
-		if msg := ValidateFederatedCredential(i.Federated, f, idx); msg != "" {
-			armError(call.w, http.StatusBadRequest, "BadRequest", msg)
+		created, err := c.SetFederatedCredential(identityID, f)
+		if err != nil {
+			writeFICError(call, err)
+			return
+		}
+		out, err := c.FederatedCredential(identityID, name)
+		if err != nil {
+			writeFICError(call, err)
 			return
 		}
 		status := http.StatusOK
-		if idx < 0 {
-			i.Federated = append(i.Federated, f)
+		if created {
 			status = http.StatusCreated
-		} else {
-			i.Federated[idx] = f
 		}
-		c.store.dirty()
-		writeJSON(call.w, status, ficJSON(i, f))
+		writeJSON(call.w, status, out)
 	}
+}
+
+// writeFICError answers a federated credential refusal in ARM's shape.
+func writeFICError(call *armCall, err error) {
+	if fe, ok := AsFederatedCredentialError(err); ok {
+		armError(call.w, fe.Status, fe.Code, fe.Message)
+		return
+	}
+	armError(call.w, http.StatusInternalServerError, "InternalServerError", err.Error())
 }
 
 // ValidateFederatedCredential checks f against Azure's rules given the

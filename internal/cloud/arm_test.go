@@ -94,6 +94,16 @@ func TestARMIdentityAssignmentFlow(t *testing.T) {
 	if respErr(t, err, 400, "BadRequest"); !strings.Contains(err.Error(), "exactly one audience") {
 		t.Fatalf("two audiences: %v", err)
 	}
+	if got, err := fics.Get(ctx, nodeRG, "workload-id", "app", nil); err != nil || *got.Properties.Subject != "system:serviceaccount:default:app" {
+		t.Fatalf("get FIC: %v", err)
+	}
+	_, err = fics.Get(ctx, nodeRG, "workload-id", "missing", nil)
+	if respErr(t, err, 404, "ResourceNotFound"); !strings.Contains(err.Error(), "The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/workload-id/missing' under resource group '"+nodeRG+"' was not found.") {
+		t.Fatalf("missing FIC: %v", err)
+	}
+	if _, err := fics.Delete(ctx, nodeRG, "workload-id", "missing", nil); err != nil {
+		t.Fatalf("deleting a missing FIC is no error in ARM: %v", err)
+	}
 
 	// MIC, with no role at all, cannot even read the VMSS.
 	vmss, _ := armcompute.NewVirtualMachineScaleSetsClient(nodeSub, mic, armOptions(env))

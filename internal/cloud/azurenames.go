@@ -18,8 +18,8 @@ const (
 	ARMHost = "management.azure.com"
 	// VaultDomain is the zone holding every Key Vault: <vault>.vault.azure.net.
 	VaultDomain = "vault.azure.net"
-	// RegistryDomain is the zone of container registries: <registry>.azurecr.io.
-	// The front door's certificate covers it; no registry is served yet.
+	// RegistryDomain is the zone of container registries: <registry>.azurecr.io,
+	// served by the front door (registry_serve.go).
 	RegistryDomain = "azurecr.io"
 )
 

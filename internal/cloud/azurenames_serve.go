@@ -53,6 +53,7 @@ func (c *Cloud) ServeAzureNames(ln net.Listener) error {
 func (c *Cloud) azureNamesHandler() http.Handler {
 	aad := c.instrument("aad", http.HandlerFunc(c.serveAAD))
 	arm := c.instrument("arm", http.HandlerFunc(c.serveARM))
+	registry := c.instrument("registry", c.registryByContext())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(withAzureNames(r.Context()))
 		route := routeAzureHost(r.Host)
@@ -68,10 +69,12 @@ func (c *Cloud) azureNamesHandler() http.Handler {
 			}
 			kvError(w, http.StatusNotFound, "VaultNotFound", fmt.Sprintf(
 				"No vault named '%s' exists in this cloud, so host '%s' has nothing behind it. Create the vault in the world file or through Resource Manager.", route.name, r.Host), "")
+		case serviceRegistry:
+			registry.ServeHTTP(w, r.WithContext(withRegistryName(r.Context(), route.name)))
 		default:
 			c.log.Debug("no service behind host", "host", r.Host, "path", r.URL.Path)
 			armError(w, http.StatusNotFound, "HostNotFound", fmt.Sprintf(
-				"No service of this cloud answers at host '%s'. It serves %s, %s and <vault>.%s.", r.Host, AzureADHost, ARMHost, VaultDomain))
+				"No service of this cloud answers at host '%s'. It serves %s, %s, <vault>.%s and <registry>.%s.", r.Host, AzureADHost, ARMHost, VaultDomain, RegistryDomain))
 		}
 	})
 }

@@ -182,7 +182,7 @@ func TestAzureNamesUnknownHosts(t *testing.T) {
 		"a vault that does not exist is VaultNotFound naming it": {
 			url: "https://no-such-vault.vault.azure.net/secrets/x?api-version=7.4", wantCode: "VaultNotFound", wantText: "no-such-vault.vault.azure.net",
 		},
-		"a registry host is covered but not served yet": {
+		"a registry that does not exist is HostNotFound naming its host": {
 			url: "https://myregistry.azurecr.io/v2/", wantCode: "HostNotFound", wantText: "myregistry.azurecr.io",
 		},
 		"a Host outside Azure's names is HostNotFound naming it": {

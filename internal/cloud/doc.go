@@ -4,10 +4,14 @@
 // per VM or VMSS instance), an Azure Resource Manager subset (resource groups,
 // user-assigned identities and their federated credentials, VMSS/VM
 // identities, role definitions and assignments with real RBAC checks) and Key
-// Vault secrets (one HTTPS listener per vault). ServeAzureNames also answers
-// Azure's own host names (login.microsoftonline.com, management.azure.com,
-// <vault>.vault.azure.net) on one TLS listener, for pods of real nodes that
-// reach the cloud by those names through package clusterdns.
+// Vault secrets (one HTTPS listener per vault), and Container Registry:
+// Microsoft.ContainerRegistry/registries in ARM and, at <name>.azurecr.io,
+// ACR's token protocol and errors in front of a real OCI registry (package
+// acr holds its decisions). ServeAzureNames also answers Azure's own host
+// names (login.microsoftonline.com, management.azure.com,
+// <vault>.vault.azure.net, <registry>.azurecr.io) on one TLS listener, for
+// pods of real nodes that reach the cloud by those names through package
+// clusterdns; RegistryTransport reaches the same front door on loopback.
 //
 // Real, unmodified Azure SDK clients are the judges: azidentity, azsecrets and
 // the resourcemanager modules accept its responses, and it refuses what Azure

@@ -141,6 +141,10 @@ type State struct {
 	Identities      []*Identity        `json:"identities"`
 	Machines        []*Machine         `json:"machines"`
 	Vaults          []*Vault           `json:"vaults"`
+	Registries      []*Registry        `json:"registries,omitempty"`
+	Users           []*User            `json:"users,omitempty"`
+	Groups          []*Group           `json:"groups,omitempty"`
+	ManagedClusters []*ManagedCluster  `json:"managedClusters,omitempty"`
 	RoleAssignments []authz.Assignment `json:"roleAssignments"`
 }
 

@@ -15,6 +15,10 @@ type store struct {
 	defs    map[string]authz.RoleDefinition
 	patches map[string]int // lower-case machine ID -> PATCH/PUT count
 	dirty   func()         // called (with mu held) after each mutation
+	// content holds the registries' images (registry_storage.go); it has its own lock.
+	content registryContent
+	// devices are pending device code sign-ins by device code (aad_device.go); memory only.
+	devices map[string]*deviceGrant
 }
 
 func newStore(st State) *store {
@@ -93,6 +97,15 @@ func (s *store) vaultLocked(name string) *Vault {
 	return nil
 }
 
+func (s *store) registryLocked(name string) *Registry {
+	for _, r := range s.st.Registries {
+		if strings.EqualFold(r.Name, name) {
+			return r
+		}
+	}
+	return nil
+}
+
 // principalByClientLocked resolves a client_id (app ID or managed identity
 // client ID, user- or system-assigned) within tenant.
 func (s *store) principalByClientLocked(tenant, clientID string) (Principal, *Application, bool) {
@@ -129,9 +142,11 @@ func systemPrincipal(m *Machine) Principal {
 	return Principal{TenantID: m.TenantID, ObjectID: m.System.PrincipalID, ClientID: m.System.ClientID, ResourceID: m.ID, Managed: true}
 }
 
-// authorizeLocked runs the pure RBAC decision against current state.
+// authorizeLocked runs the pure RBAC decision against current state,
+// counting assignments made to the principal's groups.
 func (s *store) authorizeLocked(principal, action, scope string, data bool) authz.Decision {
-	return authz.Authorize(authz.Request{PrincipalID: principal, Action: action, Scope: scope, DataAction: data}, s.st.RoleAssignments, s.defs)
+	req := authz.Request{PrincipalID: principal, Groups: s.memberGroupsLocked(principal), Action: action, Scope: scope, DataAction: data}
+	return authz.Authorize(req, s.st.RoleAssignments, s.defs)
 }
 
 // machineIdentitiesLocked returns the principals a machine may get tokens for.

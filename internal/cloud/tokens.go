@@ -32,6 +32,9 @@ func (c *Cloud) issueToken(p Principal, aud, acr string, life time.Duration) (st
 	if p.Managed {
 		claims["xms_mirid"] = p.ResourceID
 	}
+	for k, v := range c.appGroupClaims(p, aud) {
+		claims[k] = v
+	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = c.pki.kid
 	s, err := tok.SignedString(c.pki.signKey)

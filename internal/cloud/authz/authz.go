@@ -29,12 +29,20 @@ type Assignment struct {
 	RoleDefinitionID string `json:"roleDefinitionId"`
 	PrincipalID      string `json:"principalId"`
 	PrincipalType    string `json:"principalType"`
+	// Condition is an ABAC condition (conditionVersion 2.0) that must hold
+	// for the assignment to grant anything; empty means none. See EvaluateCondition.
+	Condition        string `json:"condition,omitempty"`
+	ConditionVersion string `json:"conditionVersion,omitempty"`
 }
 
 // Request is one authorization question.
 type Request struct {
 	// PrincipalID is the caller's object ID.
 	PrincipalID string
+	// Groups are the object IDs of the groups the caller belongs to,
+	// directly or through nested groups. Assignments made to any of them
+	// count as the caller's own, as in Azure.
+	Groups []string
 	// Action is an operation such as
 	// "Microsoft.Compute/virtualMachineScaleSets/write".
 	Action string
@@ -43,6 +51,10 @@ type Request struct {
 	DataAction bool
 	// Scope is the resource ID the action targets.
 	Scope string
+	// Attributes are the request attributes conditions read as
+	// @Request[<name>], e.g.
+	// "Microsoft.ContainerRegistry/registries/repositories:name".
+	Attributes map[string]string
 }
 
 // Decision is the answer to a Request.
@@ -63,14 +75,17 @@ const (
 	ReasonNoAssignment = "DeniedWithNoValidRBAC"
 	// ReasonNotPermitted means assignments cover the scope but none of their roles permits the action.
 	ReasonNotPermitted = "DeniedNotPermittedByRole"
+	// ReasonConditionNotMet means a role permits the action but the
+	// assignment's condition does not hold for this request.
+	ReasonConditionNotMet = "DeniedByCondition"
 )
 
 // Authorize decides req against assignments and definitions (keyed by bare,
 // lower-case GUID). It is pure: same inputs, same answer.
 func Authorize(req Request, assignments []Assignment, definitions map[string]RoleDefinition) Decision {
-	covered := false
+	covered, conditioned := false, false
 	for _, a := range assignments {
-		if !strings.EqualFold(a.PrincipalID, req.PrincipalID) || !ScopeContains(a.Scope, req.Scope) {
+		if !req.covers(a.PrincipalID) || !ScopeContains(a.Scope, req.Scope) {
 			continue
 		}
 		covered = true
@@ -78,14 +93,38 @@ func Authorize(req Request, assignments []Assignment, definitions map[string]Rol
 		if !ok {
 			continue
 		}
-		if Permits(def, req.Action, req.DataAction) {
-			return Decision{Allowed: true, AssignmentID: a.ID, Reason: ReasonGranted}
+		if !Permits(def, req.Action, req.DataAction) {
+			continue
 		}
+		if a.Condition != "" {
+			if ok, err := EvaluateCondition(a.Condition, req); err != nil || !ok {
+				conditioned = true
+				continue
+			}
+		}
+		return Decision{Allowed: true, AssignmentID: a.ID, Reason: ReasonGranted}
+	}
+	if conditioned {
+		return Decision{Reason: ReasonConditionNotMet}
 	}
 	if covered {
 		return Decision{Reason: ReasonNotPermitted}
 	}
 	return Decision{Reason: ReasonNoAssignment}
+}
+
+// covers reports whether an assignment to principalID applies to the
+// caller: it names the caller or one of the caller's groups.
+func (req Request) covers(principalID string) bool {
+	if strings.EqualFold(principalID, req.PrincipalID) {
+		return true
+	}
+	for _, g := range req.Groups {
+		if strings.EqualFold(principalID, g) {
+			return true
+		}
+	}
+	return false
 }
 
 // Permits reports whether def grants action.

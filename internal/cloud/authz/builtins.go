@@ -16,6 +16,9 @@ const (
 	KeyVaultAdministratorID   = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
 	StorageBlobDataReaderID   = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 	UserAccessAdministratorID = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+	// RepositoryReaderID is "Container Registry Repository Reader", the
+	// pull role of registries in ABAC (rbac-abac) mode.
+	RepositoryReaderID = "b93aa761-3e63-49ed-ac28-beffa264f7ac"
 )
 
 // Builtins returns the built-in role definitions keyed by lower-case GUID.
@@ -61,6 +64,8 @@ func Builtins() map[string]RoleDefinition {
 			Permissions: []Permission{{Actions: []string{"Microsoft.ContainerRegistry/registries/pull/read"}}}},
 		{ID: AcrPushID, RoleName: "AcrPush", Description: "acr push",
 			Permissions: []Permission{{Actions: []string{"Microsoft.ContainerRegistry/registries/pull/read", "Microsoft.ContainerRegistry/registries/push/write"}}}},
+		{ID: RepositoryReaderID, RoleName: "Container Registry Repository Reader", Description: "Allows for read access to Azure Container Registry repositories, but excluding catalog listing.",
+			Permissions: []Permission{{DataActions: []string{"Microsoft.ContainerRegistry/registries/repositories/content/read", "Microsoft.ContainerRegistry/registries/repositories/metadata/read"}}}},
 		{ID: KeyVaultSecretsUserID, RoleName: "Key Vault Secrets User", Description: "Read secret contents. Only works for key vaults that use the 'Azure role-based access control' permission model.",
 			Permissions: []Permission{{DataActions: []string{"Microsoft.KeyVault/vaults/secrets/getSecret/action", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"}}}},
 		{ID: KeyVaultSecretsOfficerID, RoleName: "Key Vault Secrets Officer", Description: "Perform any action on the secrets of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.",
@@ -77,6 +82,7 @@ func Builtins() map[string]RoleDefinition {
 			Permissions: []Permission{{Actions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/read", "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"},
 				DataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"}}}},
 	}
+	defs = append(defs, aksRoles()...)
 	out := make(map[string]RoleDefinition, len(defs))
 	for _, d := range defs {
 		out[strings.ToLower(d.ID)] = d

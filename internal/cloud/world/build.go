@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/podid/podid/internal/cloud"
+	"github.com/podid/podid/internal/wi"
 )
 
 var (
@@ -27,6 +28,8 @@ func derivedID(parts ...string) string {
 // builder converts a world into a State, failing on the first problem.
 type builder struct {
 	st cloud.State
+	// baseDir resolves relative paths (registry image layouts).
+	baseDir string
 }
 
 func fail(p pos, key, field, format string, args ...any) error {
@@ -53,7 +56,7 @@ func (w *World) State() (cloud.State, error) {
 	if len(w.Tenants) == 0 {
 		return cloud.State{}, fail(w.pos, "tenants", "tenants", "at least one tenant is required")
 	}
-	b := &builder{}
+	b := &builder{baseDir: w.baseDir}
 	for ti := range w.Tenants {
 		if err := b.tenantResources(&w.Tenants[ti], fmt.Sprintf("tenants[%d]", ti)); err != nil {
 			return cloud.State{}, err
@@ -92,7 +95,7 @@ func (b *builder) tenantResources(t *Tenant, path string) error {
 			return err
 		}
 	}
-	return nil
+	return b.people(tid, t, path)
 }
 
 func (b *builder) group(tid, sid string, g ResourceGroup, path string) error {
@@ -159,7 +162,7 @@ func (b *builder) group(tid, sid string, g ResourceGroup, path string) error {
 		}
 		b.st.Vaults = append(b.st.Vaults, cv)
 	}
-	return nil
+	return b.registries(tid, sid, g, loc, path)
 }
 
 func (b *builder) machine(tid, sid, rg, loc string, m Machine, scaleSet bool, path string) error {
@@ -190,7 +193,7 @@ func federated(in []FederatedCredential, path string) ([]cloud.FederatedCredenti
 	for fi, f := range in {
 		c := cloud.FederatedCredential{Name: f.Name, Issuer: f.Issuer, Subject: f.Subject, Audiences: f.Audiences}
 		if len(c.Audiences) == 0 {
-			c.Audiences = []string{"api://AzureADTokenExchange"}
+			c.Audiences = []string{wi.Audience}
 		}
 		if msg := cloud.ValidateFederatedCredential(out, c, -1); msg != "" {
 			return nil, fail(f.pos, "name", fmt.Sprintf("%s.federatedCredentials[%d]", path, fi), "%s", msg)

@@ -25,6 +25,16 @@
 //	                mode: rbac          # or accessPolicy
 //	                accessPolicies: [{principal: kubelet, secrets: [get, list]}]
 //	                secrets: [{name: db-password, value: s3cr3t, contentType: text/plain}]
+//	            registries:             # container registries: <name>.azurecr.io
+//	              - name: podidacr      # 5-50 letters and digits, global
+//	                sku: Premium        # Basic (default), Standard, Premium
+//	                roleAssignmentMode: rbac-abac  # or rbac (default)
+//	                anonymousPull: false
+//	                armTokens: enabled  # or disabled: /oauth2/exchange refuses ARM tokens
+//	                publicNetworkAccess: Enabled
+//	                networkRules: {defaultAction: Deny, ipRules: [10.0.0.0/8]}
+//	                images:             # loaded at start from OCI layouts (path relative to this file)
+//	                  - {repository: app/web, tag: v1, layout: images/web, ref: v1}
 //	    applications:                   # app registrations + service principals
 //	      - name: ci
 //	        appId: <GUID>               # optional
@@ -36,7 +46,13 @@
 //	      - principal: kubelet          # identity or app name, system/<machine>, or object ID
 //	        role: AcrPull               # built-in role name or GUID
 //	        scope: resourceGroup/MC_rg  # resource ID, or subscription/, resourceGroup/,
-//	                                    # identity/, scaleSet/, virtualMachine/, vault/ + name
+//	                                    # identity/, scaleSet/, virtualMachine/, vault/, registry/ + name
+//	        condition: "@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase 'app/web'"
+//	    users:                          # people who sign in (device code, password)
+//	      - {userPrincipalName: alice@contoso.com, displayName: Alice, password: ..., objectId: <GUID>}
+//	    groups:                         # security groups; tokens for AKS carry them
+//	      - name: aks-admins
+//	        members: [alice@contoso.com, other-group, ci, kubelet]  # UPNs, group, app or identity names, object IDs
 //
 // Parse reports a bad file with the line and the field at fault, e.g.
 //

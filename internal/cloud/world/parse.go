@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -180,6 +181,7 @@ func Parse(file string, data []byte) (*World, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	w.baseDir = filepath.Dir(file)
 	if err := w.validate(); err != nil {
 		var we *Error
 		if errors.As(err, &we) {

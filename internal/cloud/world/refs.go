@@ -11,6 +11,10 @@ import (
 )
 
 func (b *builder) tenantRefs(t *Tenant, path string) error {
+	// Clusters are built here, before the role assignments scoped to them.
+	if err := b.managedClusters(strings.ToLower(t.ID), t, path); err != nil {
+		return err
+	}
 	for si, s := range t.Subscriptions {
 		for gi, g := range s.ResourceGroups {
 			gp := fmt.Sprintf("%s.subscriptions[%d].resourceGroups[%d]", path, si, gi)
@@ -65,13 +69,13 @@ func (b *builder) tenantRefs(t *Tenant, path string) error {
 		name := derivedID(oid, def.ID, strings.ToLower(scope))
 		b.st.RoleAssignments = append(b.st.RoleAssignments, authz.Assignment{
 			ID: scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, Name: name, Scope: scope,
-			RoleDefinitionID: def.ID, PrincipalID: oid, PrincipalType: "ServicePrincipal"})
+			RoleDefinitionID: def.ID, PrincipalID: oid, PrincipalType: principalType(&b.st, oid), Condition: r.Condition, ConditionVersion: conditionVersion(r.Condition)})
 	}
 	return nil
 }
 
-// principal resolves an identity name, application name, "system/<machine>"
-// or object ID to an object ID.
+// principal resolves a user principal name, group name, identity name,
+// application name, "system/<machine>" or object ID to an object ID.
 func (b *builder) principal(ref string) (string, error) {
 	if m, ok := strings.CutPrefix(ref, "system/"); ok {
 		cm := b.findMachine(m)
@@ -88,10 +92,13 @@ func (b *builder) principal(ref string) (string, error) {
 			return a.ObjectID, nil
 		}
 	}
+	if oid, ok, err := b.personOrGroup(ref); ok || err != nil {
+		return oid, err
+	}
 	if _, err := uuid.Parse(ref); err == nil {
 		return strings.ToLower(ref), nil
 	}
-	return "", fmt.Errorf("no identity, application or object ID %q", ref)
+	return "", fmt.Errorf("no user, group, identity, application or object ID %q", ref)
 }
 
 // scope resolves a resource ID or a "kind/name" reference to a resource ID.
@@ -128,8 +135,14 @@ func (b *builder) scope(ref string) (string, error) {
 		if v := b.findVault(name); v != nil {
 			return v.ID, nil
 		}
+	case "registry":
+		if r := b.findRegistry(name); r != nil {
+			return r.ID, nil
+		}
+	case "managedCluster":
+		return b.clusterScope(name)
 	default:
-		return "", fmt.Errorf("unknown scope kind %q (subscription, resourceGroup, identity, scaleSet, virtualMachine, vault)", kind)
+		return "", fmt.Errorf("unknown scope kind %q (subscription, resourceGroup, identity, scaleSet, virtualMachine, vault, registry, managedCluster)", kind)
 	}
 	return "", fmt.Errorf("no %s named %q", kind, name)
 }

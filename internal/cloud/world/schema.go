@@ -8,6 +8,8 @@ import (
 type World struct {
 	Tenants []Tenant `yaml:"tenants"`
 	pos
+	// baseDir is the world file's directory: relative paths start there.
+	baseDir string
 }
 
 // Tenant is an Azure AD tenant and everything in it.
@@ -17,6 +19,8 @@ type Tenant struct {
 	Subscriptions   []Subscription   `yaml:"subscriptions"`
 	Applications    []Application    `yaml:"applications"`
 	RoleAssignments []RoleAssignment `yaml:"roleAssignments"`
+	Users           []User           `yaml:"users"`
+	Groups          []Group          `yaml:"groups"`
 	pos
 }
 
@@ -36,6 +40,9 @@ type ResourceGroup struct {
 	ScaleSets       []Machine  `yaml:"scaleSets"`
 	VirtualMachines []Machine  `yaml:"virtualMachines"`
 	Vaults          []Vault    `yaml:"vaults"`
+	Registries      []Registry `yaml:"registries"`
+	// ManagedClusters are AKS clusters, scopes for the AKS roles.
+	ManagedClusters []ManagedCluster `yaml:"managedClusters"`
 	pos
 }
 
@@ -118,14 +125,20 @@ type AppCertificate struct {
 
 // RoleAssignment grants Role at Scope to Principal.
 //
-// Principal is an identity name, an application name, "system/<machine
-// name>" for a system-assigned identity, or an object ID. Scope is a resource
-// ID ("/subscriptions/...") or a reference: "subscription/<id or name>",
-// "resourceGroup/<name>", "identity/<name>", "scaleSet/<name>",
-// "virtualMachine/<name>", "vault/<name>". Role is a built-in role name or ID.
+// Principal is a user principal name, a group name, an identity name, an
+// application name, "system/<machine name>" for a system-assigned
+// identity, or an object ID. Scope is a resource ID ("/subscriptions/...")
+// or a reference: "subscription/<id or name>", "resourceGroup/<name>",
+// "identity/<name>", "scaleSet/<name>", "virtualMachine/<name>",
+// "vault/<name>", "registry/<name>", "managedCluster/<name>" or
+// "managedCluster/<name>/namespaces/<namespace>". Role is a built-in role
+// name or ID.
 type RoleAssignment struct {
 	Principal string `yaml:"principal"`
 	Role      string `yaml:"role"`
 	Scope     string `yaml:"scope"`
+	// Condition is an optional ABAC condition (version 2.0), e.g. a
+	// repository-name condition on a registry in rbac-abac mode.
+	Condition string `yaml:"condition"`
 	pos
 }
