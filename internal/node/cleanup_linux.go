@@ -189,7 +189,7 @@ func removeSandboxesWithContainerd(ctx context.Context, l Layout) error {
 	if err := removeSandboxes(ctx, l.Socket()); err == nil {
 		return nil
 	}
-	p, err := startContainerd(ctx, l, "containerd (cleanup of "+l.Dir+")")
+	p, err := startContainerd(ctx, l, "containerd (cleanup of "+l.Dir+")", nil)
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,9 @@ type Config struct {
 	ClusterDNS netip.Addr
 	// CNIBinDir holds the CNI plugins; empty means DefaultCNIBinDir.
 	CNIBinDir string
+	// ACR, when set, lets the node pull from the embedded cloud's
+	// container registries with the kubelet identity (see ACR).
+	ACR *ACR
 }
 
 func (c Config) cniBinDir() string {

@@ -62,10 +62,13 @@ func (l Layout) registryHosts() string    { return filepath.Join(l.Dir, "contain
 
 // Socket is containerd's CRI socket. It sits directly in the node folder
 // because a unix socket's path may not exceed 107 bytes.
-func (l Layout) Socket() string            { return filepath.Join(l.Dir, "containerd.sock") }
-func (l Layout) cniConfDir() string        { return filepath.Join(l.Dir, "cni", "net.d") }
-func (l Layout) ipamDir() string           { return filepath.Join(l.Dir, "cni", "ipam") }
-func (l Layout) kubeletRoot() string       { return filepath.Join(l.Dir, "kubelet") }
+func (l Layout) Socket() string     { return filepath.Join(l.Dir, "containerd.sock") }
+func (l Layout) cniConfDir() string { return filepath.Join(l.Dir, "cni", "net.d") }
+func (l Layout) ipamDir() string    { return filepath.Join(l.Dir, "cni", "ipam") }
+
+// KubeletRoot is the kubelet's --root-dir: pods' volumes live under it.
+func (l Layout) KubeletRoot() string { return filepath.Join(l.Dir, "kubelet") }
+
 func (l Layout) kubeletConfig() string     { return filepath.Join(l.Dir, "kubelet-config.yaml") }
 func (l Layout) kubeletKubeconfig() string { return filepath.Join(l.Dir, "kubelet.kubeconfig") }
 func (l Layout) podLogs() string           { return filepath.Join(l.Dir, "pods") }

@@ -43,6 +43,9 @@ type Node struct {
 	log        *slog.Logger
 	containerd *proc.Process
 	kubelet    *proc.Process
+	// proxy sends containerd's connections to the ACR login servers to
+	// the cloud's front door; nil without ACR settings.
+	proxy *frontDoorProxy
 }
 
 // Start prepares the node folder, the bridge and the cgroup root, then
@@ -76,13 +79,50 @@ func Start(ctx context.Context, opts Options) (_ *Node, retErr error) {
 		return nil, err
 	}
 	var err error
-	if n.containerd, err = startContainerd(ctx, opts.Layout, "containerd "+opts.Name); err != nil {
+	if a := opts.ACR; a != nil {
+		if n.proxy, err = startFrontDoorProxy(a.FrontDoor, a.FrontDoorNames); err != nil {
+			return nil, err
+		}
+	}
+	if n.containerd, err = startContainerd(ctx, opts.Layout, "containerd "+opts.Name, containerdEnv(opts.Config, n.proxyAddr())); err != nil {
 		return nil, err
 	}
 	if n.kubelet, err = n.startKubelet(ctx, opts); err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+func (n *Node) proxyAddr() string {
+	if n.proxy == nil {
+		return ""
+	}
+	return n.proxy.Addr()
+}
+
+// TrustRegistry lets the node's containerd pull from an ACR login server
+// (<name>.azurecr.io) created after the node started, trusting the cloud's
+// CA for it (ACRRegistryCerts). containerd reads its registry folder on
+// every pull, so no restart is needed.
+func (n *Node) TrustRegistry(loginServer string) error {
+	if n.cfg.ACR == nil {
+		return fmt.Errorf("trust registry %s on node %s: the node was started without ACR settings", loginServer, n.cfg.Name)
+	}
+	return linkFile(registryCALink(n.cfg.Layout, loginServer), n.cfg.ACR.CAFile)
+}
+
+// linkFile makes link a symbolic link to target, replacing what was there.
+func linkFile(link, target string) error {
+	if err := os.MkdirAll(filepath.Dir(link), 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(link), err)
+	}
+	if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("replace %s: %w", link, err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		return fmt.Errorf("link %s to %s: %w", link, target, err)
+	}
+	return nil
 }
 
 // Name is the Node's name.
@@ -119,6 +159,12 @@ func (n *Node) Stop() {
 		}
 		n.containerd.Stop(stopGrace)
 	}
+	if n.proxy != nil {
+		if err := n.proxy.close(); err != nil {
+			n.log.Warn("closing the registry proxy failed", "err", err)
+		}
+		n.proxy = nil
+	}
 	if err := Cleanup(ctx, n.cfg.Layout, n.log); err != nil {
 		n.log.Error("node teardown left something behind", "err", err)
 	}
@@ -126,7 +172,7 @@ func (n *Node) Stop() {
 
 func (n *Node) writeFiles(opts Options) error {
 	l := opts.Layout
-	for _, d := range []string{l.containerdRoot(), l.containerdState(), l.cniConfDir(), l.ipamDir(), l.kubeletRoot(), l.podLogs()} {
+	for _, d := range []string{l.containerdRoot(), l.containerdState(), l.cniConfDir(), l.ipamDir(), l.KubeletRoot(), l.podLogs()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
 		}
@@ -148,6 +194,26 @@ func (n *Node) writeFiles(opts Options) error {
 	for host, body := range RegistryHosts(opts.Config) {
 		files[filepath.Join(l.registryHosts(), host, "hosts.toml")] = body
 	}
+	if opts.ACR != nil {
+		azureJSON, err := AzureJSON(opts.Config)
+		if err != nil {
+			return err
+		}
+		provider, err := CredentialProviderConfig(opts.Config)
+		if err != nil {
+			return err
+		}
+		files[l.AzureJSONFile()] = azureJSON
+		files[l.credentialProviderConfig()] = provider
+		if err := linkCredentialProvider(l, opts.ACR.Executable); err != nil {
+			return err
+		}
+		for link, target := range ACRRegistryCerts(opts.Config) {
+			if err := linkFile(link, target); err != nil {
+				return err
+			}
+		}
+	}
 	for path, body := range files {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
@@ -162,11 +228,28 @@ func (n *Node) writeFiles(opts Options) error {
 	return nil
 }
 
-func startContainerd(ctx context.Context, l Layout, name string) (*proc.Process, error) {
+// linkCredentialProvider puts the podid executable in the kubelet's
+// plugin folder under the provider's name. A link rather than a copy: the
+// kubelet runs the podid that started the node.
+func linkCredentialProvider(l Layout, executable string) error {
+	if executable == "" {
+		return errors.New("the ACR credential provider needs the podid executable; none given")
+	}
+	abs, err := filepath.Abs(executable)
+	if err != nil {
+		return fmt.Errorf("find the podid executable %s: %w", executable, err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return fmt.Errorf("the credential provider's podid executable: %w", err)
+	}
+	return linkFile(filepath.Join(l.credentialProviderBinDir(), CredentialProviderName), abs)
+}
+
+func startContainerd(ctx context.Context, l Layout, name string, env []string) (*proc.Process, error) {
 	if n := len(l.Socket()); n > 100 {
 		return nil, fmt.Errorf("containerd's socket path %s is %d bytes, over the 100 a unix socket allows here; use a shorter --state-dir", l.Socket(), n)
 	}
-	p, err := proc.Start(proc.Spec{Name: name, Path: "containerd", Args: []string{"--config", l.containerdConfig()}, LogFile: l.ContainerdLog()})
+	p, err := proc.Start(proc.Spec{Name: name, Path: "containerd", Args: []string{"--config", l.containerdConfig()}, Env: env, LogFile: l.ContainerdLog()})
 	if err != nil {
 		return nil, err
 	}
@@ -190,12 +273,13 @@ func (n *Node) startKubelet(ctx context.Context, opts Options) (*proc.Process, e
 	args := []string{
 		"--config=" + l.kubeletConfig(),
 		"--kubeconfig=" + l.kubeletKubeconfig(),
-		"--root-dir=" + l.kubeletRoot(),
-		"--cert-dir=" + filepath.Join(l.kubeletRoot(), "pki"),
+		"--root-dir=" + l.KubeletRoot(),
+		"--cert-dir=" + filepath.Join(l.KubeletRoot(), "pki"),
 		"--hostname-override=" + opts.Name,
 		"--node-ip=" + l.NodeIP.String(),
 		"--v=2",
 	}
+	args = append(args, kubeletCredentialArgs(opts.Config)...)
 	if len(opts.Labels) > 0 {
 		keys := make([]string, 0, len(opts.Labels))
 		for k := range opts.Labels {

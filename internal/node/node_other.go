@@ -36,3 +36,6 @@ func (n *Node) Name() string               { return n.cfg.Name }
 func (n *Node) Config() Config             { return n.cfg }
 func (n *Node) Processes() []*proc.Process { return nil }
 func (n *Node) Stop()                      {}
+
+// TrustRegistry fails: real nodes need Linux.
+func (n *Node) TrustRegistry(string) error { return errLinuxOnly }

@@ -87,7 +87,8 @@ func (p *Plan) AgentArgs(n Node, rt Runtime) []string {
 		// Containers call 169.254.169.254 from their own network
 		// namespaces: the agent redirects them, and its rules stay
 		// until podid down uninstalls them.
-		args = append(args, "--manage-iptables=true", "--pod-cidr="+n.PodCIDR.String())
+		// Workload-identity pods' projected tokens are in its kubelet's folder.
+		args = append(args, "--manage-iptables=true", "--pod-cidr="+n.PodCIDR.String(), "--kubelet-dir="+n.Real.KubeletRoot())
 	} else {
 		args = append(args, "--manage-iptables=false")
 	}

@@ -123,7 +123,10 @@ type Plan struct {
 	FakeNodeTaint *corev1.Taint
 	// Images are what the real nodes pull from podid's loopback registry.
 	Images []Image
-	Mic    Mic
+	// ACR is how the real nodes pull from the world's container registry;
+	// nil without real nodes or without a kubelet identity.
+	ACR *ACR
+	Mic Mic
 	// Federation is the credential the demo identity gets; its issuer is
 	// the kube-apiserver's, known once it runs.
 	Federation *Federation
@@ -234,6 +237,7 @@ func MakePlan(in Input) (*Plan, error) {
 	if in.RealNodes > 0 {
 		p.FakeNodeTaint = &FakeNodeTaint
 		p.Images = Images
+		p.ACR = makeACR(in.World, vmss, p.RealNodes[0].InternalIP, p.Images)
 	}
 	p.Mic = Mic{Log: filepath.Join(run, "mic.log")}
 	skip := skipInput{steps: in.SkipSteps, tokenMode: p.TokenMode}
@@ -324,3 +328,6 @@ func list(names []string) string {
 
 // RecordFile is the run record in state folder dir.
 func RecordFile(dir string) string { return filepath.Join(dir, "up.json") }
+
+// WebhookLog is the workload-identity webhook's log file.
+func (p *Plan) WebhookLog() string { return filepath.Join(p.RunDir, "wi-webhook.log") }

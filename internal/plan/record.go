@@ -44,7 +44,9 @@ type Record struct {
 	Agents map[string]string `json:"agents"`
 	// Vaults maps vault name to URL.
 	Vaults map[string]string `json:"vaults"`
-	Demo   *Demo             `json:"demo,omitempty"`
+	// ACR is the registry the real nodes pull from; nil without one.
+	ACR  *ACRRecord `json:"acr,omitempty"`
+	Demo *Demo      `json:"demo,omitempty"`
 }
 
 // Process is one process of a run. StartTicks (the kernel's start time of
@@ -109,6 +111,7 @@ func RenderNext(w io.Writer, r *Record, detached bool) error {
 		}
 		fmt.Fprintf(&b, "  podid token --state-dir %s --pod %s/%s --resource %s   # no label: refused\n", r.StateDir, d.Namespace, DemoUnboundPod, d.VaultResource)
 	}
+	renderACRNext(&b, r)
 	if len(r.Fixes) > 0 {
 		b.WriteString("  # seed 004 steps skipped; each fix, once you have seen its failure:\n")
 		for _, f := range r.Fixes {

@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/podid/podid/internal/cloud"
+	"github.com/podid/podid/internal/image"
 )
 
 // Render prints the plan as numbered steps, with placeholders for values
@@ -56,7 +59,8 @@ func (p *Plan) Render(w io.Writer) error {
 		for _, im := range p.Images {
 			d("%s", strings.Join(im.Refs, ", "))
 		}
-		s("azure names", "DNS on %s:53 answering Azure's host names (login.microsoftonline.com, management.azure.com, *.vault.azure.net) with %s, where the cloud serves them on port 443", p.RealNodes[0].InternalIP, p.RealNodes[0].InternalIP)
+		p.renderACR(s, d)
+		s("azure names", "DNS on %s:53 answering Azure's host names (%s) with %s, where the cloud serves them on port 443", p.RealNodes[0].InternalIP, strings.Join(cloud.AzureNames(), ", "), p.RealNodes[0].InternalIP)
 		s("real nodes", "containerd and a kubelet per node, pods on a bridge with no masquerade:")
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "                   NODE\tINSTANCE\tNODE IP\tPOD CIDR\tBRIDGE\tFOLDER\n")
@@ -65,6 +69,8 @@ func (p *Plan) Render(w io.Writer) error {
 		}
 		_ = tw.Flush()
 	}
+	s("webhook", "the workload-identity webhook (podid wi-webhook) on a free loopback port, called by URL; pods labelled azure.workload.identity/use get their projected token")
+	d("log %s", p.WebhookLog())
 	s("accounts", "ServiceAccount %s/%s for the node agents", AgentNamespace, AgentServiceAccount)
 	if p.Mic.AppID != "" {
 		s("mic", "write the secret of service principal %s to %s", p.Mic.App, p.Mic.SecretFile)
@@ -105,4 +111,25 @@ func port(p int) string {
 		return "<free port>"
 	}
 	return strconv.Itoa(p)
+}
+
+// renderACR prints the registry step: what podid up pushes where, whether
+// the kubelet identity may pull it, and how the nodes pull.
+func (p *Plan) renderACR(s func(title, format string, args ...any), d func(format string, args ...any)) {
+	a := p.ACR
+	if a == nil {
+		return
+	}
+	if a.Registry == "" {
+		s("acr", "no registry in the world (declare one under registries: of a resource group), so nothing is pushed")
+	} else {
+		s("acr", "push the %d images into registry %s of the world, as %s/<name>:%s:", len(a.Images), a.Registry, a.LoginServer, image.DefaultTag)
+		d("%s", strings.Join(a.Images, ", "))
+		if a.Attached {
+			d("kubelet identity %s (client %s) may pull from it, as after az aks create --attach-acr (AcrPull)", a.KubeletIdentity, a.KubeletClientID)
+		} else {
+			d("kubelet identity %s (client %s) may not pull from it: pulls get 401 until podid cloud acr attach --registry %s --principal %s", a.KubeletIdentity, a.KubeletClientID, a.Registry, a.KubeletIdentity)
+		}
+	}
+	d("each kubelet runs podid acr-credential-provider for *.azurecr.io (azure.json with the kubelet identity, its instance's IMDS); containerd reaches the registries through the front door %s", a.FrontDoor)
 }

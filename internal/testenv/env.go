@@ -53,6 +53,10 @@ type Options struct {
 	Images []string
 	// TrustedCA is added to the trust store of those images.
 	TrustedCA []byte
+	// RealNodeACR, when set, gives real node i its ACR settings: the
+	// kubelet pulls from the embedded cloud's registries with the ACR
+	// credential provider (see node.ACR). nil for a node means none.
+	RealNodeACR func(i int) *node.ACR
 }
 
 // Env is a running cluster.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
@@ -59,6 +60,29 @@ func (e *Env) NewNamespace(t testing.TB) string {
 		_ = e.Kube.CoreV1().Namespaces().Delete(context.Background(), got.Name, metav1.DeleteOptions{})
 	})
 	return got.Name
+}
+
+// DeleteNamespace deletes a namespace and waits until it is gone, so that
+// the next test may create it again (seed manifests name their own
+// namespace). A namespace that is still terminating after a minute fails
+// the test.
+func (e *Env) DeleteNamespace(t testing.TB, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := e.Kube.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
+	for err == nil {
+		select {
+		case <-ctx.Done():
+			t.Errorf("namespace %s is still terminating after a minute", name)
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		_, err = e.Kube.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	}
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("delete namespace %s: %v", name, err)
+	}
 }
 
 // CreatePods creates pods with up to parallel requests in flight.

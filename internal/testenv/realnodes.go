@@ -73,6 +73,9 @@ func (e *Env) startRealNodes(ctx context.Context, bin string, opts Options) erro
 		if opts.ProviderID != nil {
 			cfg.ProviderID = opts.ProviderID(opts.Nodes + i)
 		}
+		if opts.RealNodeACR != nil {
+			cfg.ACR = opts.RealNodeACR(i)
+		}
 		n, err := node.Start(ctx, node.Options{Config: cfg, KubeletBin: filepath.Join(bin, "kubelet"), WriteKubeconfig: e.ControlPlane.NodeKubeconfig})
 		if err != nil {
 			return err

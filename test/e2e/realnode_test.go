@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podid/podid/internal/plan"
 	"github.com/podid/podid/internal/testenv"
 )
 
@@ -174,4 +175,21 @@ func TestDownAfterUpWasKilledLeavesNothing(t *testing.T) {
 	if d := testenv.Diff(before, testenv.Snapshot(t)); len(d) > 0 {
 		t.Errorf("podid down after a killed podid up left the machine changed:\n%s", strings.Join(d, "\n"))
 	}
+}
+
+// upWithARealNode runs podid up --detach --real-nodes 1 in a new state
+// folder, which podid down stops when the test ends, leaving no process.
+// It skips the test where real nodes cannot run.
+func upWithARealNode(t *testing.T) (result, *plan.Record) {
+	t.Helper()
+	testenv.RequireRealNodes(t)
+	dir := filepath.Join(t.TempDir(), "state")
+	t.Cleanup(func() {
+		_ = run(t, nil, "down", "--state-dir", dir)
+		noneLeft(t, dir)
+	})
+	up := must(t, "up", "--detach", "--state-dir", dir, "--real-nodes", "1")
+	rec := readRecord(t, dir)
+	t.Logf("podid up --detach --real-nodes 1 took %s (ready after %.1fs)", up.took.Round(time.Millisecond), rec.StartSeconds)
+	return up, rec
 }

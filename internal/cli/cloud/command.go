@@ -22,7 +22,8 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		Use:   "cloud",
 		Short: "Run the embedded Azure identity cloud (AAD, IMDS, ARM, Key Vault)",
 	}
-	cmd.AddCommand(newServeCommand(ctx), newRoleCommand(ctx), newPolicyCommand(ctx))
+	cmd.AddCommand(newServeCommand(ctx), newRoleCommand(ctx), newPolicyCommand(ctx), newIdentityCommand(ctx), newDeviceCommand(ctx))
+	cmd.AddCommand(newACRCommand(ctx))
 	return cmd
 }
 

@@ -37,7 +37,8 @@ func newRoleVerb(ctx context.Context, verb, short string) *cobra.Command {
 		Use:   verb + " --principal NAME --role ROLE --scope REF",
 		Short: short,
 		Example: `  podid cloud role ` + verb + ` --principal podid-mic --role "Managed Identity Operator" --scope identity/aks-aad-user-identity
-  podid cloud role ` + verb + ` --principal podid-mic --role "Virtual Machine Contributor" --scope resourceGroup/MC_rg-aks-poc-container-westus2`,
+  podid cloud role ` + verb + ` --principal podid-mic --role "Virtual Machine Contributor" --scope resourceGroup/MC_rg-aks-poc-container-westus2
+  podid cloud role ` + verb + ` --principal alice@contoso.com --role "Azure Kubernetes Service RBAC Reader" --scope managedCluster/aks-poc/namespaces/dev`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Principal == "" || o.Role == "" || o.Scope == "" {
@@ -47,9 +48,9 @@ func newRoleVerb(ctx context.Context, verb, short string) *cobra.Command {
 		},
 	}
 	o.AddFlags(cmd.Flags())
-	cmd.Flags().StringVar(&o.Principal, "principal", "", "Who: an application or identity name of the world, system/<machine>, or an object ID (az's --assignee).")
+	cmd.Flags().StringVar(&o.Principal, "principal", "", "Who: a user principal name, a group name, an application or identity name of the world, system/<machine>, or an object ID (az's --assignee).")
 	cmd.Flags().StringVar(&o.Role, "role", "", "A built-in role name or ID, e.g. \"Managed Identity Operator\".")
-	cmd.Flags().StringVar(&o.Scope, "scope", "", "A resource ID, or kind/name as in a world file: subscription/, resourceGroup/, identity/, scaleSet/, virtualMachine/, vault/.")
+	cmd.Flags().StringVar(&o.Scope, "scope", "", "A resource ID, or kind/name as in a world file: subscription/, resourceGroup/, identity/, scaleSet/, virtualMachine/, vault/, registry/, managedCluster/<name>[/namespaces/<namespace>].")
 	return cmd
 }
 

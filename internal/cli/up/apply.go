@@ -41,6 +41,7 @@ type runner struct {
 	children []*proc.Process // every supervised child, in start order
 	kwok     *proc.Process
 	mic      *proc.Process
+	webhook  *proc.Process
 	agents   []*proc.Process
 	// started are the components started so far, in order.
 	started []component

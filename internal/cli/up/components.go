@@ -41,6 +41,7 @@ func (r *runner) components() []component {
 	if len(r.p.RealNodes) > 0 {
 		cs = append(cs,
 			component{name: "images", start: r.serveImages, stop: r.stopRegistry},
+			component{name: "acr images", start: r.pushToACR},
 			component{name: "real nodes", start: r.startRealNodes, stop: r.stopRealNodes, describe: r.describeRealNodes},
 			// After the nodes: it listens on the first node's address.
 			component{name: "azure names", start: r.serveAzureNames, stop: r.stopAzureNames},
@@ -51,6 +52,7 @@ func (r *runner) components() []component {
 		)
 	}
 	cs = append(cs,
+		component{name: "workload-identity webhook", start: r.startWebhook, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.webhook) }},
 		component{name: "agent account", start: r.createAgentAccount},
 		component{name: "mic", start: r.startMic, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.mic) }},
 		component{name: "agents", start: r.startAgents, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.agents...) }},

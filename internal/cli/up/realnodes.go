@@ -34,6 +34,7 @@ func (r *runner) startRealNodes(ctx context.Context) error {
 				ClientCAFile: r.cp.CAFile,
 				ClusterDNS:   r.p.RealNodes[0].InternalIP,
 				Labels:       map[string]string{"podid.dev/node-kind": "real"},
+				ACR:          r.nodeACR(n),
 			},
 			KubeletBin:      filepath.Join(r.bin, "kubelet"),
 			WriteKubeconfig: r.cp.NodeKubeconfig,

@@ -86,6 +86,7 @@ func (r *runner) fill(rec *plan.Record) {
 	rec.DoctorClientID, rec.DoctorSecretFile = r.p.Doctor.AppID, r.p.Doctor.SecretFile
 	rec.Vaults = r.cloud.VaultURLs()
 	rec.Demo = r.p.Demo
+	rec.ACR = r.acrRecord()
 	rec.Agents = map[string]string{}
 	for _, n := range r.p.AllNodes() {
 		rec.Agents[n.Name] = n.AgentAddr

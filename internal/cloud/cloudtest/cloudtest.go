@@ -73,11 +73,18 @@ func Start(t testing.TB, w *world.World) *Env {
 
 // StartYAML parses a world file body and starts the cloud with it.
 func StartYAML(t testing.TB, body string) *Env {
+	return StartYAMLWith(t, body, Options{})
+}
+
+// StartYAMLWith is StartYAML with options, for tests that need the cloud's
+// CA on disk (StateDir) to hand to a command.
+func StartYAMLWith(t testing.TB, body string, o Options) *Env {
+	t.Helper()
 	w, err := world.Parse("world.yaml", []byte(body))
 	if err != nil {
 		t.Fatalf("parse world: %v", err)
 	}
-	return Start(t, w)
+	return StartWith(t, w, o)
 }
 
 // StartWith is Start with options.

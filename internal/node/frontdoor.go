@@ -1,0 +1,172 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// proxyDialTimeout bounds the proxy's connection to where a CONNECT goes.
+const proxyDialTimeout = 10 * time.Second
+
+// MatchesName reports whether host (no port, any case, a trailing dot
+// allowed) is one of names: exact names or "*." wildcards of exactly one
+// label, as a certificate's names match.
+func MatchesName(host string, names []string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, n := range names {
+		n = strings.ToLower(n)
+		if zone, ok := strings.CutPrefix(n, "*."); ok {
+			label, found := strings.CutSuffix(host, "."+zone)
+			if found && label != "" && !strings.Contains(label, ".") {
+				return true
+			}
+			continue
+		}
+		if host == n {
+			return true
+		}
+	}
+	return false
+}
+
+// proxyTarget is where the front-door proxy connects a CONNECT for
+// hostport: the front door for a name it serves on port 443, the address
+// asked for otherwise. An empty result refuses the request.
+func proxyTarget(hostport, frontDoor string, names []string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil || host == "" || port == "" {
+		return ""
+	}
+	if port == "443" && MatchesName(host, names) {
+		return frontDoor
+	}
+	return hostport
+}
+
+// frontDoorProxy is the HTTP CONNECT proxy a node's containerd uses as
+// HTTPS_PROXY: a tunnel to <registry>.azurecr.io:443 ends at the cloud's
+// front door, so containerd's TLS handshake (server name) and requests
+// (Host) name the registry, as on Azure, without the machine resolving
+// the name. Tunnels to other names go where the name resolves, as they
+// would without a proxy. It listens on loopback only.
+type frontDoorProxy struct {
+	frontDoor string
+	names     []string
+	ln        net.Listener
+	srv       *http.Server
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// startFrontDoorProxy listens on a loopback port and serves until close.
+func startFrontDoorProxy(frontDoor string, names []string) (*frontDoorProxy, error) {
+	if _, _, err := net.SplitHostPort(frontDoor); err != nil {
+		return nil, fmt.Errorf("front door %q is not host:port", frontDoor)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for the registry proxy: %w", err)
+	}
+	p := &frontDoorProxy{frontDoor: frontDoor, names: names, ln: ln, conns: map[net.Conn]struct{}{}}
+	p.srv = &http.Server{Handler: http.HandlerFunc(p.serve), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.srv.Serve(ln) }()
+	return p, nil
+}
+
+// Addr is the proxy's host:port.
+func (p *frontDoorProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *frontDoorProxy) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodConnect {
+		http.Error(w, "this proxy only tunnels HTTPS (CONNECT)", http.StatusMethodNotAllowed)
+		return
+	}
+	target := proxyTarget(r.Host, p.frontDoor, p.names)
+	if target == "" {
+		http.Error(w, "CONNECT needs host:port, got "+r.Host, http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), proxyDialTimeout)
+	up, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
+	cancel()
+	if err != nil {
+		http.Error(w, fmt.Sprintf("connect to %s for %s: %v", target, r.Host, err), http.StatusBadGateway)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		_ = up.Close()
+		http.Error(w, "cannot tunnel on this connection", http.StatusInternalServerError)
+		return
+	}
+	down, rw, err := hj.Hijack()
+	if err != nil {
+		_ = up.Close()
+		return
+	}
+	if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		_ = up.Close()
+		_ = down.Close()
+		return
+	}
+	if !p.track(up, down) {
+		return
+	}
+	p.wg.Add(2)
+	go p.pipe(up, io.MultiReader(rw.Reader, down), up, down)
+	go p.pipe(down, up, up, down)
+}
+
+// track records a tunnel's connections so close can end them; it refuses
+// (and closes them) once the proxy is closed.
+func (p *frontDoorProxy) track(conns ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns == nil {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		return false
+	}
+	for _, c := range conns {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+// pipe copies one direction of a tunnel; when it ends, both sides close.
+func (p *frontDoorProxy) pipe(dst io.Writer, src io.Reader, a, b net.Conn) {
+	defer p.wg.Done()
+	_, _ = io.Copy(dst, src)
+	_ = a.Close()
+	_ = b.Close()
+	p.mu.Lock()
+	delete(p.conns, a)
+	delete(p.conns, b)
+	p.mu.Unlock()
+}
+
+// close stops listening and ends every tunnel.
+func (p *frontDoorProxy) close() error {
+	err := p.srv.Close()
+	p.mu.Lock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+	p.wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
