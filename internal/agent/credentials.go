@@ -130,6 +130,10 @@ func (r *secretReader) warn(ctx context.Context, id tokens.Identity, reason, mes
 	if r.events == nil {
 		return
 	}
+	if ns, account, wi := id.WorkloadAccount(); wi {
+		r.events.Event(&corev1.ObjectReference{APIVersion: "v1", Kind: "ServiceAccount", Namespace: ns, Name: account}, corev1.EventTypeWarning, reason, message)
+		return
+	}
 	ns, name, ok := strings.Cut(id.Name, "/")
 	if !ok {
 		return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/podid/podid/internal/agent/podindex"
 	"github.com/podid/podid/internal/agent/server"
 	"github.com/podid/podid/internal/tokens"
 )
@@ -63,6 +64,10 @@ type Options struct {
 	// agent honours an assignment only when the binding may serve the
 	// pod's namespace by the same rule mic applies.
 	ClusterWideBindings bool
+
+	// KubeletDir is the kubelet's --root-dir: workload-identity pods'
+	// projected tokens are read from its pods/ folder.
+	KubeletDir string
 }
 
 // NewOptions returns the defaults.
@@ -81,6 +86,7 @@ func NewOptions() *Options {
 		NewPodGrace:             server.DefaultNewPodGrace,
 		TokenMode:               string(tokens.ModeFederated),
 		AuthorityHost:           tokens.DefaultAuthorityHost,
+		KubeletDir:              podindex.DefaultKubeletDir,
 		ServiceAccountNamespace: envOr("POD_NAMESPACE", "kube-system"),
 		ServiceAccountName:      envOr("SERVICE_ACCOUNT_NAME", "podid-nmi"),
 		TokenTimeout:            server.DefaultTokenTimeout,
@@ -132,6 +138,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.ManageIPTables, "manage-iptables", o.ManageIPTables, "Install and repair the iptables rules that redirect pods' metadata traffic to the agent. They stay when the agent exits, so pods never reach the node's IMDS while it is down; `nmi cleanup` removes them on uninstall.")
 	fs.StringSliceVar(&o.PodCIDRs, "pod-cidr", o.PodCIDRs, "Pod CIDRs of this node, redirected when the CNI gives no per-pod interfaces (comma-separated).")
 	fs.DurationVar(&o.IPTablesSyncInterval, "iptables-sync-interval", o.IPTablesSyncInterval, "How often the rules are checked and repaired.")
+	fs.StringVar(&o.KubeletDir, "kubelet-dir", o.KubeletDir, "The kubelet's --root-dir on this node. A workload-identity pod (label azure.workload.identity/use) calling IMDS gets tokens by exchanging its own projected service-account token, read from here.")
 	fs.BoolVar(&o.ClusterWideBindings, "cluster-wide-bindings", o.ClusterWideBindings, "Set it as on mic: bindings serve pods of every namespace. The agent honours only the assignments mic's rule justifies, so the two must agree.")
 	fs.DurationVar(&o.Resync, "resync", o.Resync, "Informer resync period. 0 disables resyncs; watches deliver every change anyway.")
 }

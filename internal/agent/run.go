@@ -61,7 +61,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 		return err
 	}
 	idx, err := podindex.New(kube, crd, podindex.Options{NodeName: opts.NodeName, Resync: opts.Resync, OnIdentityGone: evict,
-		ClusterWideBindings: opts.ClusterWideBindings, Logger: log})
+		ClusterWideBindings: opts.ClusterWideBindings, KubeletDir: opts.KubeletDir, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -148,8 +148,12 @@ func tokenSource(kube kubernetes.Interface, opts *Options, obs tokens.CacheObser
 	if err != nil {
 		return nil, nil, err
 	}
+	podToken, err := tokens.NewPodToken(aad)
+	if err != nil {
+		return nil, nil, err
+	}
 	router, err := tokens.NewRouter(tokens.RouterOptions{Default: tokens.Mode(opts.TokenMode),
-		Node: imds, Secret: secret, Certificate: cert, Federated: fed})
+		Node: imds, Secret: secret, Certificate: cert, Federated: fed, PodToken: podToken})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // ReasonTokenRefused is the reason of the Warning event the agent records
-// on an AzureIdentity when Azure AD refuses its tokens for good (an expired
+// on an AzureIdentity (the ServiceAccount, for a workload-identity pod)
+// when Azure AD refuses its tokens for good (an expired
 // secret, a federated credential that does not match): the pod only sees
 // IMDS's error, the event says why and what fixes it, and podid doctor
 // reads it.
@@ -31,7 +32,7 @@ func explainRefusals(next tokens.TokenSource, warn func(ctx context.Context, id 
 		if err == nil {
 			return tok, nil
 		}
-		e, ok := tokens.Explain(err)
+		e, ok := tokens.ExplainFor(req.Identity, err)
 		if !ok {
 			return tok, err
 		}

@@ -9,14 +9,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/podid/podid/internal/cli/acrprovider"
+	"github.com/podid/podid/internal/cli/checkacr"
 	"github.com/podid/podid/internal/cli/cloud"
 	"github.com/podid/podid/internal/cli/daemon"
 	"github.com/podid/podid/internal/cli/doctor"
 	"github.com/podid/podid/internal/cli/down"
 	"github.com/podid/podid/internal/cli/images"
+	"github.com/podid/podid/internal/cli/migrate"
 	"github.com/podid/podid/internal/cli/status"
 	"github.com/podid/podid/internal/cli/token"
 	"github.com/podid/podid/internal/cli/up"
+	"github.com/podid/podid/internal/cli/wiwebhook"
 )
 
 // NewRootCommand returns the podid command with its subcommands.
@@ -29,8 +33,10 @@ func NewRootCommand(ctx context.Context) *cobra.Command {
 	}
 	root.AddCommand(newVersionCommand(), cloud.NewCommand(ctx),
 		up.NewCommand(ctx), down.NewCommand(ctx), status.NewCommand(ctx),
-		token.NewCommand(ctx), images.NewCommand(ctx), doctor.NewCommand(ctx),
+		token.NewCommand(ctx), images.NewCommand(ctx), doctor.NewCommand(ctx), migrate.NewCommand(ctx),
 		daemon.NewMicCommand(ctx), daemon.NewNMICommand(ctx))
+	root.AddCommand(wiwebhook.NewCommand(ctx))
+	root.AddCommand(acrprovider.NewCommand(ctx), checkacr.NewCommand(ctx))
 	return root
 }
 

@@ -7,11 +7,12 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
 	podidv1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/wi"
 )
 
 // FederatedAudience is the audience Azure AD requires of an exchanged
 // Kubernetes token (the agent asks for it).
-const FederatedAudience = "api://AzureADTokenExchange"
+const FederatedAudience = wi.Audience
 
 // cloudChecks are the checks that need the cloud's answers or the
 // cluster's issuer.
@@ -47,8 +48,6 @@ func checkFederatedCredential(f *Facts) []Finding {
 		obj := Object("AzureIdentity", id.Namespace, id.Name)
 		name, rg := identityNameAndGroup(id)
 		issuer, subject := f.Federation.Issuer, agentSubject(f)
-		create := fmt.Sprintf("az identity federated-credential create --name podid --identity-name %s --resource-group %s --issuer %s --subject %s --audiences %s",
-			name, rg, orPlaceholder(issuer, "<cluster issuer>"), subject, FederatedAudience)
 		list := fmt.Sprintf("az identity federated-credential list --identity-name %s --resource-group %s", name, rg)
 		if f.Cloud == nil {
 			out = append(out, Finding{Status: Skip, Object: obj, Message: "skipped: no cloud access; this command lists the identity's federated credentials", Fix: list})
@@ -59,20 +58,16 @@ func checkFederatedCredential(f *Facts) []Finding {
 			continue
 		}
 		fcs := f.Cloud.FederatedCredentials[strings.ToLower(id.Spec.ResourceID)]
-		verdict := matchFederation(fcs, issuer, subject)
+		verdict := matchFederation(fcs, issuer, subject, "the agent's")
 		if verdict.ok {
 			ok++
 			continue
-		}
-		fix := create
-		if verdict.closest != "" {
-			fix = strings.Replace(create, "federated-credential create --name podid", "federated-credential update --name "+verdict.closest, 1)
 		}
 		out = append(out, Finding{
 			Status: Fail, Object: obj,
 			Message:  verdict.problem + "; Azure AD refuses every token exchange for it with AADSTS70021 (no matching federated identity record)",
 			Evidence: append([]string{"cluster issuer " + orPlaceholder(issuer, "unknown: "+f.Federation.IssuerErr), "agent subject " + subject}, describeCredentials(fcs)...),
-			Fix:      fix,
+			Fix:      federationFix(verdict, "podid", name, rg, issuer, subject),
 		})
 	}
 	if len(out) == 0 && ok > 0 {
@@ -87,9 +82,24 @@ type federationVerdict struct {
 	problem, closest string
 }
 
+// federationFix is the az command that makes the identity name in group
+// rg trust issuer and subject: update the closest credential, else create
+// one called create.
+func federationFix(v federationVerdict, create, name, rg, issuer, subject string) string {
+	verb, cred := "create", create
+	if v.closest != "" {
+		verb, cred = "update", v.closest
+	}
+	return fmt.Sprintf("az identity federated-credential %s --name %s --identity-name %s --resource-group %s --issuer %s --subject %s --audiences %s",
+		verb, cred, name, rg, orPlaceholder(issuer, "<cluster issuer>"), subject, FederatedAudience)
+}
+
 // matchFederation decides whether one of fcs trusts issuer and subject
 // with Azure AD's audience, and otherwise what is closest and wrong.
-func matchFederation(fcs []FederatedCredential, issuer, subject string) federationVerdict {
+// whose names the subject's owner in messages ("the agent's").
+// Workload identity and federated token mode share it: Azure AD applies
+// the same rule to both.
+func matchFederation(fcs []FederatedCredential, issuer, subject, whose string) federationVerdict {
 	if len(fcs) == 0 {
 		return federationVerdict{problem: "the identity has no federated credential"}
 	}
@@ -105,14 +115,14 @@ func matchFederation(fcs []FederatedCredential, issuer, subject string) federati
 		case slashOnly && fc.Subject == subject:
 			return federationVerdict{closest: fc.Name, problem: fmt.Sprintf("federated credential %s names issuer %q and the cluster's is %q: they differ by a trailing slash, and Azure AD compares them exactly", fc.Name, fc.Issuer, issuer)}
 		case sameIssuer && fc.Subject != subject:
-			return federationVerdict{closest: fc.Name, problem: fmt.Sprintf("federated credential %s trusts subject %q, not the agent's %q", fc.Name, fc.Subject, subject)}
+			return federationVerdict{closest: fc.Name, problem: fmt.Sprintf("federated credential %s trusts subject %q, not %s %q", fc.Name, fc.Subject, whose, subject)}
 		case sameIssuer && !hasAudience(fc):
 			return federationVerdict{closest: fc.Name, problem: fmt.Sprintf("federated credential %s has audiences %v, without %s", fc.Name, fc.Audiences, FederatedAudience)}
 		case fc.Subject == subject:
 			return federationVerdict{closest: fc.Name, problem: fmt.Sprintf("federated credential %s trusts issuer %q, not the cluster's %q", fc.Name, fc.Issuer, issuer)}
 		}
 	}
-	return federationVerdict{problem: fmt.Sprintf("none of the identity's %d federated credentials trusts the cluster's issuer and the agent's subject", len(fcs))}
+	return federationVerdict{problem: fmt.Sprintf("none of the identity's %d federated credentials trusts the cluster's issuer and %s subject", len(fcs), whose)}
 }
 
 func hasAudience(fc FederatedCredential) bool {

@@ -2,11 +2,8 @@ package doctor
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -14,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	podidv1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/kubeclient"
 )
 
 // CloudReader is what the doctor asks the cloud. It only reads.
@@ -28,6 +26,11 @@ type CloudReader interface {
 	// Vaults lists the Key Vaults of a subscription that the reader may
 	// see, with their access policies.
 	Vaults(ctx context.Context, subscriptionID string) ([]Vault, error)
+	// FindIdentities returns the resource IDs of the user-assigned
+	// identities with the wanted (lower-case) client IDs that the reader
+	// may see, by lower-case client ID: what a ServiceAccount's client-id
+	// annotation names.
+	FindIdentities(ctx context.Context, wanted map[string]bool) (map[string]string, error)
 }
 
 // armReader reads through Resource Manager with the same sign-in mic
@@ -80,12 +83,15 @@ func deref(s *string) string {
 }
 
 // GatherCloud asks the cloud about the identities in scope: the federated
-// credentials of those federated token mode serves, and the principal IDs
-// of every user-assigned identity with the vaults of its subscription.
+// credentials of those federated token mode serves, the principal IDs of
+// every user-assigned identity with the vaults of its subscription, and
+// the identities (with their federated credentials) that workload
+// identity's ServiceAccounts name.
 // It fills f.Cloud; failures are recorded per identity or subscription.
 func GatherCloud(ctx context.Context, r CloudReader, f *Facts) {
 	cf := &CloudFacts{FederatedCredentials: map[string][]FederatedCredential{}, Errors: map[string]string{}}
 	gatherVaults(ctx, r, f, cf)
+	gatherWorkloadIdentities(ctx, r, f, cf)
 	for i := range f.Identities {
 		id := &f.Identities[i]
 		if !federated(f, id) || !f.IdentityInScope(id) {
@@ -121,42 +127,18 @@ func GatherIssuer(ctx context.Context, cfg *rest.Config, f *Facts) {
 		f.Federation.IssuerErr = err.Error()
 		return
 	}
-	issuer, err := discoveryIssuer(ctx, client, strings.TrimSuffix(cfg.Host, "/"))
+	issuer, err := kubeclient.Issuer(ctx, cfg)
 	if err != nil {
-		f.Federation.IssuerErr = "read the API server's /.well-known/openid-configuration: " + err.Error()
+		f.Federation.IssuerErr = err.Error()
 		return
 	}
 	f.Federation.Issuer = issuer
 	// Azure AD fetches the issuer's document itself; the API server's
 	// CA is trusted here so that a local cluster's issuer (podid up's)
 	// counts as reachable, as the embedded cloud trusts it too.
-	if _, err := discoveryIssuer(ctx, client, strings.TrimSuffix(issuer, "/")); err != nil {
+	if _, err := kubeclient.DiscoveryIssuer(ctx, client, issuer); err != nil {
 		f.Federation.DiscoveryErr = err.Error()
 	}
-}
-
-func discoveryIssuer(ctx context.Context, c *http.Client, base string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/.well-known/openid-configuration", nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: %s", req.URL, resp.Status)
-	}
-	var doc struct {
-		Issuer string `json:"issuer"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		return "", fmt.Errorf("GET %s: decode: %w", req.URL, err)
-	}
-	return doc.Issuer, nil
 }
 
 // Federation is what federated token mode depends on besides the cloud:

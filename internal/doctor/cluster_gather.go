@@ -13,11 +13,13 @@ import (
 // never writes. Secrets are read one by one, by the name an identity
 // gives, and only their keys are kept: get, never list.
 var ReadRules = []rbacv1.PolicyRule{
-	{APIGroups: []string{""}, Resources: []string{"nodes", "pods", "events"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{""}, Resources: []string{"nodes", "pods", "events", "serviceaccounts", "services"}, Verbs: []string{"get", "list"}},
 	{APIGroups: []string{"aadpodidentity.k8s.io"}, Resources: []string{"azureidentities", "azureidentitybindings", "azureassignedidentities", "azurepodidentityexceptions"}, Verbs: []string{"get", "list"}},
 	{APIGroups: []string{"apiextensions.k8s.io"}, Resources: []string{"customresourcedefinitions"}, Verbs: []string{"get", "list"}},
 	{APIGroups: []string{"apps"}, Resources: []string{"deployments", "daemonsets"}, Verbs: []string{"get", "list"}},
 	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{"discovery.k8s.io"}, Resources: []string{"endpointslices"}, Verbs: []string{"get", "list"}},
 	{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
 }
 

@@ -77,6 +77,8 @@ type Facts struct {
 	Cloud *CloudFacts
 	// Federation is the cluster side of federated token mode.
 	Federation Federation
+	// WI is what the workload-identity checks read besides pods.
+	WI WIFacts
 
 	// Problems are what could not be gathered, each a sentence; the
 	// gather-facts check reports them.
@@ -182,6 +184,12 @@ type CloudFacts struct {
 	// say why a subscription's could not be listed, by the same key.
 	Vaults      map[string][]Vault
 	VaultErrors map[string]string
+	// WorkloadIdentities are the user-assigned identities that labelled
+	// pods' ServiceAccounts name, by lower-case client ID;
+	// WorkloadIdentityErrors say why one was not found or its federated
+	// credentials not listed, by the same key.
+	WorkloadIdentities     map[string]WIIdentity
+	WorkloadIdentityErrors map[string]string
 }
 
 // Vault is a Key Vault as Resource Manager shows it: what decides who may

@@ -124,6 +124,7 @@ func Gather(ctx context.Context, c client.Reader, o GatherOptions) (*Facts, erro
 			}
 		}
 	}
+	gatherWI(ctx, c, f, deps.Items)
 	var leases coordinationv1.LeaseList
 	if list("Leases", &leases) {
 		f.Leases = leases.Items

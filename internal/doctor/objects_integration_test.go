@@ -13,6 +13,7 @@ import (
 	"github.com/podid/podid/internal/controller"
 	"github.com/podid/podid/internal/kubeclient"
 	"github.com/podid/podid/internal/testenv"
+	"github.com/podid/podid/internal/wi"
 )
 
 // TestObjectChecksOnARealCluster reproduces the object checks' findings
@@ -106,6 +107,20 @@ func TestObjectChecksOnARealCluster(t *testing.T) {
 		create(t, sp(ns, "id", podidv1.ServicePrincipal, "s"))
 		assertFindings(t, runCheck("sp-secret", gather(t, ns, 0)), []want{{status: Fail, object: "AzureIdentity " + ns + "/id",
 			message: "Secret " + ns + "/s does not exist", fix: "kubectl -n " + ns + " create secret generic s --from-literal=clientsecret=<client secret>"}})
+	})
+	t.Run("workload identity: a pod labelled True is told the label, and one labelled without a webhook to restart", func(t *testing.T) {
+		ns := env.NewNamespace(t)
+		pod := func(name, label string) *corev1.Pod {
+			return testenv.Pod(testenv.PodSpec{Namespace: ns, Name: name, Node: node, ServiceAccount: "app", Labels: map[string]string{wi.UseLabel: label}})
+		}
+		create(t, serviceAccount(ns, "app", wiClientID), pod("cased", "True"), pod("bare", "true"))
+		f := gather(t, ns, 0)
+		assertFindings(t, runCheck("wi-pod-label", f), []want{{status: Fail, object: "Pod " + ns + "/cased", message: `lack the label azure.workload.identity/use: "true"`,
+			fix: "kubectl -n " + ns + " get pod cased -o yaml | kubectl label --local -f - azure.workload.identity/use=true --overwrite -o yaml | kubectl replace --force -f -"}})
+		assertFindings(t, runCheck("wi-injection", f), []want{{status: Fail, object: "Pod " + ns + "/bare", message: "none is registered now",
+			fix: "kubectl -n " + ns + " get pod bare -o yaml | kubectl replace --force -f -"}})
+		assertFindings(t, runCheck("wi-webhook", f), []want{{status: Fail, message: "No MutatingWebhookConfiguration selects pods labelled",
+			fix: "kubectl apply -f deploy/podid.yaml   # podid's manifest, the webhook included"}})
 	})
 	t.Run("assignment-state fails without mic and passes once mic assigns", func(t *testing.T) {
 		ns := env.NewNamespace(t)

@@ -7,5 +7,6 @@ func Checks() []Check {
 	out = append(out, clusterChecks()...)
 	out = append(out, objectChecks()...)
 	out = append(out, cloudChecks()...)
+	out = append(out, wiChecks()...)
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -40,6 +41,10 @@ func facts(objs ...any) *Facts {
 			f.Exceptions = append(f.Exceptions, *o)
 		case *corev1.Event:
 			f.Events = append(f.Events, *o)
+		case *corev1.ServiceAccount:
+			f.WI.ServiceAccounts = append(f.WI.ServiceAccounts, *o)
+		case *admissionregistrationv1.MutatingWebhookConfiguration:
+			f.WI.Webhooks = append(f.WI.Webhooks, *o)
 		default:
 			panic("facts: unexpected object")
 		}
@@ -113,9 +118,9 @@ func warning(kind, ns, name, reason, msg string, t time.Time) *corev1.Event {
 	}
 }
 
-// runCheck runs the named object check over f.
+// runCheck runs the named object or workload-identity check over f.
 func runCheck(name string, f *Facts) []Finding {
-	for _, c := range objectChecks() {
+	for _, c := range append(objectChecks(), wiChecks()...) {
 		if c.Name() == name {
 			return c.Run(f)
 		}

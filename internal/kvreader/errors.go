@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -23,10 +24,9 @@ func describe(name string, err error) (int, string) {
 	var respErr *azcore.ResponseError
 	switch {
 	case errors.As(err, &tokenErr):
-		return http.StatusBadGateway, fmt.Sprintf(
-			"No token for Key Vault could be obtained from IMDS (169.254.169.254): %s. "+
-				"Check that the pod carries the aadpodidbinding label of an AzureIdentityBinding and that its AzureAssignedIdentity is Assigned.",
-			detail(tokenErr.Err))
+		src := sourceOf(tokenErr.Kind)
+		return http.StatusBadGateway, fmt.Sprintf("No token for Key Vault could be obtained from %s: %s. %s",
+			src.from, tokenDetail(tokenErr.Err), src.check)
 	case errors.As(err, &respErr):
 		code, msg := vaultError(respErr)
 		if respErr.StatusCode == http.StatusNotFound {
@@ -45,6 +45,39 @@ func describe(name string, err error) (int, string) {
 	default:
 		return http.StatusBadGateway, fmt.Sprintf("Could not read secret %q from Key Vault: %s.", name, detail(err))
 	}
+}
+
+// tokenSource is where a credential kind gets its token, and what to check
+// when it gets none.
+type tokenSource struct{ from, check string }
+
+const (
+	checkPodIdentity      = "Check that the pod carries the aadpodidbinding label of an AzureIdentityBinding and that its AzureAssignedIdentity is Assigned."
+	checkWorkloadIdentity = "Check that the identity AZURE_CLIENT_ID names has a federated credential with the cluster's issuer, the subject system:serviceaccount:<namespace>:<service account> and the audience api://AzureADTokenExchange (podid doctor --pod NAMESPACE/POD compares them)."
+)
+
+func sourceOf(kind string) tokenSource {
+	switch kind {
+	case CredWorkloadIdentity:
+		return tokenSource{"Azure AD with the pod's projected service-account token (AZURE_FEDERATED_TOKEN_FILE)", checkWorkloadIdentity}
+	case CredDefault:
+		return tokenSource{"DefaultAzureCredential (workload identity when the pod has its environment, then IMDS)", checkWorkloadIdentity + " Without workload identity: " + checkPodIdentity}
+	}
+	return tokenSource{"IMDS (169.254.169.254)", checkPodIdentity}
+}
+
+// aadError finds Azure AD's own sentence ("AADSTS70021: No matching
+// federated identity record found ...") in an azidentity error, which
+// buries it after the request line and a response dump.
+var aadError = regexp.MustCompile(`AADSTS\d+:[^"\n]*`)
+
+// tokenDetail is Azure AD's sentence when the error holds one, else the
+// error's text, cut as detail cuts it.
+func tokenDetail(err error) string {
+	if m := aadError.FindString(err.Error()); m != "" {
+		return detail(errors.New(m))
+	}
+	return detail(err)
 }
 
 // vaultError is Key Vault's error code and message, from the body

@@ -16,6 +16,21 @@ const (
 	EnvVaultURL  = "AZURE_KEYVAULT_URL"
 	EnvClientID  = "AZURE_CLIENT_ID"
 	EnvListen    = "KVREADER_LISTEN_ADDRESS"
+	EnvCred      = "KVREADER_CREDENTIAL"
+)
+
+// Credential kinds: how the reader gets its Azure AD token.
+const (
+	// CredManagedIdentity asks IMDS, as seed 004's sidecar does (pod identity).
+	CredManagedIdentity = "managed-identity"
+	// CredWorkloadIdentity exchanges the projected service-account token
+	// the workload-identity webhook mounts (AZURE_FEDERATED_TOKEN_FILE); it
+	// never calls IMDS.
+	CredWorkloadIdentity = "workload-identity"
+	// CredDefault is azidentity's DefaultAzureCredential: what an
+	// application written for workload identity uses, with no code for any
+	// particular environment.
+	CredDefault = "default"
 )
 
 // Defaults.
@@ -43,6 +58,8 @@ type Options struct {
 	ClientID string
 	// ReadTimeout bounds one read; 0 means no bound besides the caller's.
 	ReadTimeout time.Duration
+	// Credential is one of the Cred* kinds.
+	Credential string
 }
 
 // NewOptions returns the defaults overridden by the environment, read
@@ -54,9 +71,13 @@ func NewOptions(getenv func(string) string) *Options {
 		VaultURL:      getenv(EnvVaultURL),
 		ClientID:      getenv(EnvClientID),
 		ReadTimeout:   DefaultReadTimeout,
+		Credential:    CredManagedIdentity,
 	}
 	if v := getenv(EnvListen); v != "" {
 		o.ListenAddress = v
+	}
+	if v := getenv(EnvCred); v != "" {
+		o.Credential = v
 	}
 	return o
 }
@@ -68,6 +89,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.VaultURL, "vault-url", o.VaultURL, "Full URL of the Key Vault; overrides --vault-name (env "+EnvVaultURL+").")
 	fs.StringVar(&o.ClientID, "client-id", o.ClientID, "Client ID of the user-assigned identity to read as; empty lets IMDS pick the pod's identity (env "+EnvClientID+").")
 	fs.DurationVar(&o.ReadTimeout, "read-timeout", o.ReadTimeout, "Longest time one read may take, token included; 0 means no limit.")
+	fs.StringVar(&o.Credential, "credential", o.Credential, "How to get the token: "+CredManagedIdentity+" (IMDS, pod identity), "+CredWorkloadIdentity+" (the projected token the workload-identity webhook mounts) or "+CredDefault+" (azidentity's DefaultAzureCredential) (env "+EnvCred+").")
 }
 
 // Validate reports bad option values.
@@ -78,6 +100,11 @@ func (o *Options) Validate() error {
 	}
 	if _, err := o.Vault(); err != nil {
 		errs = append(errs, err)
+	}
+	switch o.Credential {
+	case CredManagedIdentity, CredWorkloadIdentity, CredDefault:
+	default:
+		errs = append(errs, fmt.Errorf("credential %q: want %s, %s or %s", o.Credential, CredManagedIdentity, CredWorkloadIdentity, CredDefault))
 	}
 	if o.ReadTimeout < 0 {
 		errs = append(errs, fmt.Errorf("read timeout must not be negative, got %s", o.ReadTimeout))

@@ -54,3 +54,20 @@ func TestOptionsListenAddressFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestOptionsCredential(t *testing.T) {
+	env := map[string]string{EnvVaultName: "v"}
+	o := NewOptions(func(k string) string { return env[k] })
+	if o.Credential != CredManagedIdentity || o.Validate() != nil {
+		t.Fatalf("the seed's sidecar must keep asking IMDS by default: %+v, %v", o, o.Validate())
+	}
+	env[EnvCred] = CredDefault
+	if o := NewOptions(func(k string) string { return env[k] }); o.Credential != CredDefault || o.Validate() != nil {
+		t.Fatalf("%s=%s not taken: %+v", EnvCred, CredDefault, o)
+	}
+	env[EnvCred] = "workload"
+	err := NewOptions(func(k string) string { return env[k] }).Validate()
+	if err == nil || !strings.Contains(err.Error(), `credential "workload": want managed-identity, workload-identity or default`) {
+		t.Fatalf("a misspelt credential gives %v", err)
+	}
+}

@@ -20,7 +20,12 @@ type SecretReader interface {
 
 // TokenError is a failure to get a token for Key Vault, as opposed to
 // Key Vault refusing the token it got.
-type TokenError struct{ Err error }
+type TokenError struct {
+	// Kind is the credential that failed (one of the Cred* kinds); it
+	// decides what the answer tells the pod to check.
+	Kind string
+	Err  error
+}
 
 func (e *TokenError) Error() string { return "get token for Key Vault: " + e.Err.Error() }
 func (e *TokenError) Unwrap() error { return e.Err }
@@ -28,12 +33,15 @@ func (e *TokenError) Unwrap() error { return e.Err }
 // markedCredential wraps a credential so that its failures come out of the
 // SDK's pipeline as *TokenError: the pipeline returns them unchanged among
 // its own errors, and the answer to the pod must tell the two apart.
-type markedCredential struct{ cred azcore.TokenCredential }
+type markedCredential struct {
+	kind string
+	cred azcore.TokenCredential
+}
 
 func (c markedCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	tk, err := c.cred.GetToken(ctx, o)
 	if err != nil {
-		return tk, &TokenError{Err: err}
+		return tk, &TokenError{Kind: c.kind, Err: err}
 	}
 	return tk, nil
 }
@@ -46,9 +54,10 @@ type vaultReader struct {
 var _ SecretReader = (*vaultReader)(nil)
 
 // NewVaultReader returns a SecretReader of the vault at vaultURL that
-// authenticates with cred. opts may be nil; tests set their transport.
-func NewVaultReader(vaultURL string, cred azcore.TokenCredential, opts *azsecrets.ClientOptions) (SecretReader, error) {
-	client, err := azsecrets.NewClient(vaultURL, markedCredential{cred: cred}, opts)
+// authenticates with cred, a credential of kind (one of the Cred* kinds).
+// opts may be nil; tests set their transport.
+func NewVaultReader(vaultURL, kind string, cred azcore.TokenCredential, opts *azsecrets.ClientOptions) (SecretReader, error) {
+	client, err := azsecrets.NewClient(vaultURL, markedCredential{kind: kind, cred: cred}, opts)
 	if err != nil {
 		return nil, fmt.Errorf("make Key Vault client for %s: %w", vaultURL, err)
 	}

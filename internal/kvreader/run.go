@@ -26,9 +26,32 @@ const (
 // should show each failure rather than one long silence.
 var imdsRetry = policy.RetryOptions{MaxRetries: 3, RetryDelay: time.Second, MaxRetryDelay: 4 * time.Second}
 
-// NewCredential is the pod identity credential: managed identity through
-// IMDS, as the user-assigned identity clientID when it is not empty.
-func NewCredential(clientID string) (azcore.TokenCredential, error) {
+// NewCredential makes the credential of kind (one of the Cred* kinds).
+// The workload-identity kinds read the webhook's environment
+// (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE,
+// AZURE_AUTHORITY_HOST) as azidentity does.
+func NewCredential(kind, clientID string) (azcore.TokenCredential, error) {
+	switch kind {
+	case CredWorkloadIdentity:
+		cred, err := azidentity.NewWorkloadIdentityCredential(nil)
+		if err != nil {
+			return nil, fmt.Errorf("make workload identity credential (is the pod labelled azure.workload.identity/use=true and its service account annotated with a client ID?): %w", err)
+		}
+		return cred, nil
+	case CredDefault:
+		cred, err := azidentity.NewDefaultAzureCredential(nil)
+		if err != nil {
+			return nil, fmt.Errorf("make default Azure credential: %w", err)
+		}
+		return cred, nil
+	}
+	return newManagedIdentityCredential(clientID)
+}
+
+// newManagedIdentityCredential is the pod identity credential: managed
+// identity through IMDS, as the user-assigned identity clientID when it is
+// not empty.
+func newManagedIdentityCredential(clientID string) (azcore.TokenCredential, error) {
 	o := &azidentity.ManagedIdentityCredentialOptions{
 		ClientOptions: azcore.ClientOptions{Retry: imdsRetry},
 	}
@@ -48,11 +71,11 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cred, err := NewCredential(o.ClientID)
+	cred, err := NewCredential(o.Credential, o.ClientID)
 	if err != nil {
 		return err
 	}
-	reader, err := NewVaultReader(vault, cred, nil)
+	reader, err := NewVaultReader(vault, o.Credential, cred, nil)
 	if err != nil {
 		return err
 	}
@@ -66,7 +89,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger) error {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
-	log.Info("serving Key Vault secrets", "address", l.Addr().String(), "vault", vault, "clientID", o.ClientID)
+	log.Info("serving Key Vault secrets", "address", l.Addr().String(), "vault", vault, "credential", o.Credential, "clientID", o.ClientID)
 
 	select {
 	case err := <-done:

@@ -103,6 +103,7 @@ func TestReadThroughKeyVault(t *testing.T) {
 	srv := startFakeVault(t, map[string]string{"grafana-admin-username-poc": "admin-poc"})
 	cases := map[string]struct {
 		path       string
+		kind       string
 		credErr    error
 		wantStatus int
 		wantBody   string
@@ -118,16 +119,24 @@ func TestReadThroughKeyVault(t *testing.T) {
 			wantBody: `Key Vault refused to read secret "forbidden": Forbidden (HTTP 403): The user, group or application 'appid=x' does not have secrets get permission on key vault 'kv-westus2-aks' Grant the pod's identity get permission on the vault's secrets.` + "\n",
 		},
 		"no token answers 502 naming IMDS and the binding label": {
-			path: "/secrets/grafana-admin-username-poc/", credErr: errors.New("ManagedIdentityCredential: IMDS answered 404"),
+			path: "/secrets/grafana-admin-username-poc/", kind: CredManagedIdentity, credErr: errors.New("ManagedIdentityCredential: IMDS answered 404"),
 			wantStatus: http.StatusBadGateway,
 			wantBody: "No token for Key Vault could be obtained from IMDS (169.254.169.254): ManagedIdentityCredential: IMDS answered 404. " +
 				"Check that the pod carries the aadpodidbinding label of an AzureIdentityBinding and that its AzureAssignedIdentity is Assigned.\n",
+		},
+		"Azure AD's refusal of a workload identity comes first, with the federated credential to check": {
+			path: "/secrets/grafana-admin-username-poc/", kind: CredWorkloadIdentity,
+			credErr:    errors.New("WorkloadIdentityCredential authentication failed. POST https://login.microsoftonline.com/t/oauth2/v2.0/token\n" + strings.Repeat("-", 80) + "\nRESPONSE 400: 400 Bad Request\n{\n  \"error\": \"invalid_request\",\n  \"error_description\": \"AADSTS70021: No matching federated identity record found for presented assertion subject 'system:serviceaccount:wi-demo:not-federated'.\",\n  \"error_codes\": [70021]\n}"),
+			wantStatus: http.StatusBadGateway,
+			wantBody: "No token for Key Vault could be obtained from Azure AD with the pod's projected service-account token (AZURE_FEDERATED_TOKEN_FILE): " +
+				"AADSTS70021: No matching federated identity record found for presented assertion subject 'system:serviceaccount:wi-demo:not-federated'. " +
+				"Check that the identity AZURE_CLIENT_ID names has a federated credential with the cluster's issuer, the subject system:serviceaccount:<namespace>:<service account> and the audience api://AzureADTokenExchange (podid doctor --pod NAMESPACE/POD compares them).\n",
 		},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			cred := &fakeCredential{err: c.credErr}
-			reader, err := NewVaultReader(testVault, cred, clientOptions(srv))
+			reader, err := NewVaultReader(testVault, c.kind, cred, clientOptions(srv))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/podid/podid/internal/wi"
 )
 
 // FederatedAudience is the audience AAD expects of a Kubernetes
 // service-account token used as client assertion.
-const FederatedAudience = "api://AzureADTokenExchange"
+const FederatedAudience = wi.Audience
 
 // AssertionFunc returns a service-account token with audience
 // FederatedAudience (from the TokenRequest API). It is called for every

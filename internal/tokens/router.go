@@ -20,6 +20,9 @@ type RouterOptions struct {
 	Certificate TokenSource
 	// Federated serves any identity in federated mode.
 	Federated TokenSource
+	// PodToken serves workload-identity pods with their own token
+	// (identities with an AssertionFile).
+	PodToken TokenSource
 }
 
 type router struct{ o RouterOptions }
@@ -40,6 +43,8 @@ func NewRouter(o RouterOptions) (TokenSource, error) {
 }
 
 // route picks the source; pure, so the choice is testable on its own.
+// A workload-identity pod's request (AssertionFile set) always goes to
+// PodToken: the pod proves who it is with its own token.
 //
 // The mode is v1.ResolveTokenMode's, the rule mic applies too: an
 // identity's Mode, as mic resolved it into the assignment, resolves to
@@ -47,6 +52,9 @@ func NewRouter(o RouterOptions) (TokenSource, error) {
 // the same rule with this agent's cluster default, so a service principal
 // that names its Secret uses it unless it asks for federated.
 func route(o RouterOptions, id Identity) (TokenSource, string) {
+	if id.AssertionFile != "" {
+		return o.PodToken, "pod's own service-account token"
+	}
 	mode := Mode(v1.ResolveTokenMode(v1.TokenModeInput{
 		Annotation:     string(id.Mode),
 		Type:           id.Type,

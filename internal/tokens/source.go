@@ -76,13 +76,18 @@ type Identity struct {
 	SecretNamespace, SecretName string
 	// Mode overrides the cluster's token mode for this identity.
 	Mode Mode
+	// AssertionFile, when set, is the calling pod's projected
+	// service-account token on this node (workload identity): tokens come
+	// from exchanging it, whatever Mode says. Name then names the pod's
+	// service account, so pods of different accounts never share tokens.
+	AssertionFile string
 }
 
 // Key identifies the identity for caching. It is made of the fields that
 // decide which principal a token is for, so an AzureIdentity edited to name
 // another principal never shares cached tokens with its old self.
 func (i Identity) Key() string {
-	return i.Name + "\x00" + strconv.Itoa(int(i.Type)) + "\x00" + i.ClientID + "\x00" + i.ResourceID + "\x00" + i.TenantID + "\x00" + string(i.Mode)
+	return i.Name + "\x00" + strconv.Itoa(int(i.Type)) + "\x00" + i.ClientID + "\x00" + i.ResourceID + "\x00" + i.TenantID + "\x00" + string(i.Mode) + "\x00" + strconv.FormatBool(i.AssertionFile != "")
 }
 
 // Token is an access token and what it is good for.

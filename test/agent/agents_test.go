@@ -98,6 +98,9 @@ func startAgent(ctx context.Context, i int, n *corev1.Node, caFile string, mods 
 	opts.ServiceAccountNamespace = agentNamespace
 	opts.ServiceAccountName = agentServiceAccount
 	opts.ManageIPTables = false
+	// kwok runs no kubelet: tests write workload-identity pods' projected
+	// tokens where a kubelet with this root would (kubeletDir).
+	opts.KubeletDir = kubeletDir(n.Name)
 	for _, m := range mods {
 		m(opts)
 	}

@@ -15,9 +15,11 @@ const (
 	nodeIdentity   = "node-id"
 	// kubeletIdentity is on the scale set from the start, as AKS puts it.
 	kubeletIdentity = "kubelet"
-	micApp          = netnode.MICApp
-	spApp           = "sp-app"
-	spSecret        = "sp-secret-value"
+	// wiIdentity trusts workload-identity pods' own tokens (workload_test.go).
+	wiIdentity = "wi-id"
+	micApp     = netnode.MICApp
+	spApp      = "sp-app"
+	spSecret   = "sp-secret-value"
 
 	agentNamespace      = netnode.AgentNamespace
 	agentServiceAccount = netnode.AgentServiceAccount
@@ -32,7 +34,7 @@ func testWorld(n int) netnode.World {
 		TenantID:           tenantID,
 		SubscriptionID:     subscriptionID,
 		Instances:          n,
-		Identities:         []string{nodeIdentity, kubeletIdentity},
+		Identities:         []string{nodeIdentity, kubeletIdentity, wiIdentity},
 		ScaleSetIdentities: []string{kubeletIdentity},
 		Apps:               []netnode.App{{Name: spApp, Secret: spSecret}},
 		RoleAssignments: []string{

@@ -2,12 +2,15 @@ package chart
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/restmapper"
@@ -64,5 +67,62 @@ func TestServerAcceptsEveryObject(t *testing.T) {
 				}
 			}
 		})
+	}
+	t.Run("webhook RBAC", func(t *testing.T) { webhookAuthorized(ctx, t, env) })
+}
+
+// webhookAuthorized creates the workload-identity webhook's roles and
+// bindings for real and asks the API server's RBAC authorizer what the
+// webhook's ServiceAccount may do: its own certificate Secret and webhook
+// configurations (list and watch by name, as its informers do), and
+// nothing else.
+func webhookAuthorized(ctx context.Context, t *testing.T, env *testenv.Env) {
+	vs := valueSets[0]
+	for _, o := range objects(t, mustRender(t, vs, false).Manifest) {
+		if o.GetAPIVersion() != "rbac.authorization.k8s.io/v1" || !strings.HasPrefix(o.GetName(), wiWebhookName) {
+			continue
+		}
+		res := schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: strings.ToLower(o.GetKind()) + "s"}
+		var err error
+		if ns := o.GetNamespace(); ns != "" {
+			_, err = env.Dynamic.Resource(res).Namespace(ns).Create(ctx, o, metav1.CreateOptions{})
+		} else {
+			_, err = env.Dynamic.Resource(res).Create(ctx, o, metav1.CreateOptions{})
+		}
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("create %s %s: %v", o.GetKind(), o.GetName(), err)
+		}
+	}
+	user := "system:serviceaccount:" + vs.namespace + ":" + wiWebhookName
+	tests := []struct {
+		name string
+		attr authorizationv1.ResourceAttributes
+		want bool
+	}{
+		{"get its certificate Secret", authorizationv1.ResourceAttributes{Namespace: vs.namespace, Verb: "get", Resource: "secrets", Name: wiWebhookName + "-cert"}, true},
+		{"update its certificate Secret", authorizationv1.ResourceAttributes{Namespace: vs.namespace, Verb: "update", Resource: "secrets", Name: wiWebhookName + "-cert"}, true},
+		{"create a Secret", authorizationv1.ResourceAttributes{Namespace: vs.namespace, Verb: "create", Resource: "secrets"}, true},
+		{"get another Secret", authorizationv1.ResourceAttributes{Namespace: vs.namespace, Verb: "get", Resource: "secrets", Name: "podid-mic-azure"}, false},
+		{"list Secrets", authorizationv1.ResourceAttributes{Namespace: vs.namespace, Verb: "list", Resource: "secrets"}, false},
+		{"get a Secret of another namespace", authorizationv1.ResourceAttributes{Namespace: "default", Verb: "get", Resource: "secrets", Name: wiWebhookName + "-cert"}, false},
+		{"watch ServiceAccounts", authorizationv1.ResourceAttributes{Verb: "watch", Resource: "serviceaccounts"}, true},
+		{"watch its mutating configuration by name", authorizationv1.ResourceAttributes{Verb: "watch", Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Name: wiWebhookName}, true},
+		{"update its validating configuration", authorizationv1.ResourceAttributes{Verb: "update", Group: "admissionregistration.k8s.io", Resource: "validatingwebhookconfigurations", Name: wiWebhookName}, true},
+		{"list every mutating configuration", authorizationv1.ResourceAttributes{Verb: "list", Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations"}, false},
+		{"update another mutating configuration", authorizationv1.ResourceAttributes{Verb: "update", Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Name: "other"}, false},
+		{"read pods", authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods"}, false},
+	}
+	for _, tt := range tests {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + vs.namespace, "system:authenticated"},
+			ResourceAttributes: &tt.attr,
+		}}
+		got, err := env.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("SubjectAccessReview: %v", err)
+		}
+		if got.Status.Allowed != tt.want {
+			t.Errorf("webhook may %s: %v, want %v (%s)", tt.name, got.Status.Allowed, tt.want, got.Status.Reason)
+		}
 	}
 }

@@ -111,6 +111,64 @@ func TestAgentCannotWriteAssignments(t *testing.T) {
 	}
 }
 
+// allows reports whether rules grant verb on the named resource of group,
+// as RBAC evaluates them: "*" matches anything, and empty resourceNames
+// match every name.
+func allows(rules []rbacv1.PolicyRule, verb, group, resource, name string) bool {
+	match := func(list []string, v string) bool { return slices.Contains(list, v) || slices.Contains(list, "*") }
+	for _, r := range rules {
+		if match(r.Verbs, verb) && match(r.APIGroups, group) && match(r.Resources, resource) &&
+			(len(r.ResourceNames) == 0 || slices.Contains(r.ResourceNames, name)) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWebhookCannotReadOtherSecrets: the workload-identity webhook reads
+// and renews its own certificate Secret and no other, and writes only its
+// own webhook configurations, whatever the values.
+func TestWebhookCannotReadOtherSecrets(t *testing.T) {
+	const name = "podid-wi-webhook"
+	for _, vs := range valueSets {
+		t.Run(vs.name, func(t *testing.T) {
+			r := mustRender(t, vs, false)
+			cluster := role(t, r.Manifest, "ClusterRole", name).Rules
+			local := role(t, r.Manifest, "Role", name+"-cert").Rules
+			for _, verb := range []string{"get", "list", "watch", "update", "patch", "delete"} {
+				if allows(cluster, verb, "", "secrets", "other") {
+					t.Errorf("ClusterRole %s lets the webhook %s Secrets in every namespace", name, verb)
+				}
+				if allows(local, verb, "", "secrets", "other") {
+					t.Errorf("Role %s-cert lets the webhook %s other Secrets", name, verb)
+				}
+			}
+			for _, verb := range []string{"get", "update", "create"} {
+				if !allows(local, verb, "", "secrets", name+"-cert") {
+					t.Errorf("Role %s-cert does not let the webhook %s its certificate Secret", name, verb)
+				}
+			}
+			for _, res := range []string{"mutatingwebhookconfigurations", "validatingwebhookconfigurations"} {
+				for _, verb := range []string{"get", "list", "watch", "update"} {
+					if !allows(cluster, verb, "admissionregistration.k8s.io", res, name) {
+						t.Errorf("ClusterRole %s does not let the webhook %s its %s", name, verb, res)
+					}
+				}
+				for _, verb := range []string{"get", "update", "patch", "delete"} {
+					if allows(cluster, verb, "admissionregistration.k8s.io", res, "other") {
+						t.Errorf("ClusterRole %s lets the webhook %s other %s", name, verb, res)
+					}
+				}
+			}
+			for _, verb := range []string{"create", "update", "patch", "delete"} {
+				if allows(cluster, verb, "", "serviceaccounts", "any") {
+					t.Errorf("ClusterRole %s lets the webhook %s ServiceAccounts", name, verb)
+				}
+			}
+		})
+	}
+}
+
 // TestSchemaRefusals: bad values fail the install with a message that names
 // the value and what it may be.
 func TestSchemaRefusals(t *testing.T) {
@@ -132,6 +190,11 @@ func TestSchemaRefusals(t *testing.T) {
 		{"an empty image repository", "image:\n  repository: \"\"", []string{"repository"}},
 		{"forceNamespaced not a boolean", "forceNamespaced: maybe", []string{"forceNamespaced"}},
 		{"an identity without a binding", "azureIdentities:\n  app:\n    clientID: x", []string{"azureIdentities", "binding"}},
+		{"a webhook tenant that is not a tenant ID", "workloadIdentity:\n  tenantID: \"my tenant\"", []string{"workloadIdentity", "tenantID"}},
+		{"a cloud the webhook does not know", "workloadIdentity:\n  cloud: AzureStack", []string{"workloadIdentity", "cloud"}},
+		{"a webhook authority host over http", "workloadIdentity:\n  authorityHost: http://login.microsoftonline.com/", []string{"workloadIdentity", "authorityHost"}},
+		{"no webhook replica", "workloadIdentity:\n  replicas: 0", []string{"workloadIdentity", "replicas"}},
+		{"an unknown webhook value", "workloadIdentity:\n  tenant: x", []string{"workloadIdentity", "tenant"}},
 		{"an identity type out of range", "azureIdentities:\n  app:\n    type: 7\n    binding: {name: b, selector: s}", []string{"azureIdentities", "type"}},
 	}
 	for _, tt := range tests {

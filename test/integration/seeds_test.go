@@ -8,7 +8,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -59,9 +58,7 @@ func TestSeed004ManifestsApplyAsWritten(t *testing.T) {
 	defer cancel()
 	applyFile(ctx, t, "testdata/seed004.yaml", "default")
 	const ns = "aad-pod-identity-poc"
-	t.Cleanup(func() {
-		_ = env.Kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
-	})
+	t.Cleanup(func() { env.DeleteNamespace(t, ns) })
 
 	id := waitCanonical[*podidv1.AzureIdentity](ctx, t, ns, "aad-user-identity", &podidv1.AzureIdentity{})
 	wantEqual(t, "type", id.Spec.Type, podidv1.UserAssignedMSI)

@@ -74,3 +74,19 @@ readOnlyRootFilesystem: true
 capabilities:
   drop: ["ALL"]
 {{- end }}
+
+{{/*
+podid.wiWebhook names the workload-identity webhook's objects: its
+Deployment, Service, ServiceAccount, RBAC and both webhook configurations.
+*/}}
+{{- define "podid.wiWebhook" -}}
+{{ include "podid.fullname" . }}-wi-webhook
+{{- end }}
+
+{{/*
+podid.wiWebhookTenant is the tenant the webhook injects: workloadIdentity.tenantID,
+else nmi.tenantID; empty means the ConfigMap <fullname>-wi-webhook-tenant.
+*/}}
+{{- define "podid.wiWebhookTenant" -}}
+{{- default .Values.nmi.tenantID .Values.workloadIdentity.tenantID -}}
+{{- end }}

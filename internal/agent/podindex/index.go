@@ -26,7 +26,10 @@ type Index struct {
 	// clusterWide is the controller's cluster-wide bindings option, for
 	// v1.BindingServes.
 	clusterWide bool
-	log         *slog.Logger
+	// kubeletDir is the kubelet's --root-dir, where workload-identity
+	// pods' projected tokens are.
+	kubeletDir string
+	log        *slog.Logger
 	// ignored remembers, by assignment namespace/name, the verdict last
 	// logged for an ignored assignment, so each is logged once.
 	ignoredMu sync.Mutex
@@ -102,7 +105,9 @@ func (x *Index) PodByUID(uid string) (pod server.PodRef, serviceAccount string, 
 	return server.PodRef{}, "", false
 }
 
-// IdentitiesFor implements server.IdentityLister. It lists only the
+// IdentitiesFor implements server.IdentityLister. A workload-identity pod
+// (workloadIdentityOf) gets its service account's identity and its
+// assigned ones, all exchanged with its own token. Otherwise it lists only the
 // assignments the live objects justify (vouch): the identity comes from the
 // live AzureIdentity, and an assignment that is forged or stale is ignored
 // and logged once. The channel is closed at the next change of a pod,
@@ -123,6 +128,11 @@ func (x *Index) IdentitiesFor(_ context.Context, ref server.PodRef) ([]server.As
 		x.noteVerdict(a.Namespace+"/"+a.Name, v)
 		if v.Reason == "" {
 			out = append(out, got)
+		}
+	}
+	if p, ok := get[*corev1.Pod](x.pods, ref.String()); ok {
+		if def, wi := workloadIdentityOf(p, x.kubeletDir); wi {
+			return workloadAssignments(def, out), ch
 		}
 	}
 	return out, ch

@@ -37,6 +37,10 @@ type Options struct {
 	// another namespace is honoured (v1.BindingServes). False, the
 	// default, honours only bindings of the pod's own namespace.
 	ClusterWideBindings bool
+	// KubeletDir is the kubelet's --root-dir on this node, where it writes
+	// workload-identity pods' projected tokens; empty means
+	// DefaultKubeletDir.
+	KubeletDir string
 	// Logger receives a debug record for each ignored assignment; nil uses
 	// slog.Default().
 	Logger *slog.Logger
@@ -95,7 +99,7 @@ func New(kube kubernetes.Interface, crd rest.Interface, opts Options) (*Informer
 		&v1.AzureIdentity{}, opts.Resync, noIndexers())
 	x := &Index{pods: pods.GetIndexer(), assigned: assigned.GetIndexer(), exceptions: exceptions.GetIndexer(),
 		bindings: bindings.GetIndexer(), identities: identities.GetIndexer(),
-		clusterWide: opts.ClusterWideBindings, log: opts.Logger}
+		clusterWide: opts.ClusterWideBindings, kubeletDir: opts.KubeletDir, log: opts.Logger}
 	notify := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { x.changes.Notify() },
 		UpdateFunc: func(any, any) { x.changes.Notify() },

@@ -88,7 +88,8 @@ func (r *Refusal) RetryAfter() bool {
 // Assignments being removed (Unassigned) are ignored. Several assignments of
 // the same identity (through several bindings) count as one, the Assigned
 // one preferred. With no selector, a single identity is chosen; several are
-// refused rather than picked at random. A chosen assignment that is not
+// refused rather than picked at random, unless exactly one is the pod's
+// Default (workload identity). A chosen assignment that is not
 // Assigned yet is refused with 503, worth waiting for.
 func selectIdentity(sel Selector, pod PodRef, list []Assigned) (Assigned, *Refusal) {
 	cands := candidates(list)
@@ -99,6 +100,9 @@ func selectIdentity(sel Selector, pod PodRef, list []Assigned) (Assigned, *Refus
 	var chosen []Assigned
 	if sel.empty() {
 		chosen = cands
+		if d := defaults(cands); len(cands) > 1 && len(d) == 1 {
+			chosen = d
+		}
 	} else {
 		for _, a := range cands {
 			if sel.matches(a.Identity) {
@@ -143,6 +147,17 @@ func candidates(list []Assigned) []Assigned {
 		}
 		at[k] = len(out)
 		out = append(out, a)
+	}
+	return out
+}
+
+// defaults are the entries marked Default.
+func defaults(list []Assigned) []Assigned {
+	var out []Assigned
+	for _, a := range list {
+		if a.Default {
+			out = append(out, a)
+		}
 	}
 	return out
 }

@@ -51,6 +51,10 @@ func TestSelectIdentity(t *testing.T) {
 		"several identities and no selector are refused naming the redacted client IDs": {
 			list: []Assigned{a, b}, wantReason: ReasonAmbiguousIdentity, wantStatus: http.StatusBadRequest,
 			wantIn: "7eb6##### REDACTED #####a6a9, 1111##### REDACTED #####3333"},
+		"several identities and no selector: a workload-identity pod gets its service account's": {
+			list: []Assigned{a, func() Assigned { d := b; d.Default = true; return d }()}, want: "default/b"},
+		"a selector still picks a workload-identity pod's other identity": {
+			sel: Selector{ClientID: clientA}, list: []Assigned{a, func() Assigned { d := b; d.Default = true; return d }()}, want: "default/a"},
 		"a client ID the pod does not have is refused like IMDS does": {
 			sel: Selector{ClientID: "99999999-0000-4000-8000-000000000000"}, list: []Assigned{a},
 			wantReason: ReasonIdentityNotFound, wantStatus: http.StatusBadRequest, wantWait: true, wantIn: "Identity not found"},

@@ -63,6 +63,9 @@ type Assigned struct {
 	Identity tokens.Identity
 	// State is the assignment status: Created, Assigned or Unassigned.
 	State string
+	// Default marks the identity a request naming none gets when the pod
+	// has several: a workload-identity pod's service-account client ID.
+	Default bool
 }
 
 // IdentityLister lists a pod's assignments. The channel is closed at the

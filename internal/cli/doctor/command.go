@@ -21,7 +21,8 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		Use:   "doctor",
 		Short: "Diagnose pod identity in a cluster: each check says pass, warn or fail and the command that fixes it",
 		Long: `doctor reads the cluster (pods, AzureIdentities, bindings, assignments,
-CRDs, the controller and node agents, Warning events) and probes each node
+CRDs, the controller and node agents, Warning events, ServiceAccounts and
+the workload-identity webhook) and probes each node
 agent's /readyz on the nodes that run pods in scope, then runs independent
 checks over what it read. It only reads: grant it the podid-doctor
 ClusterRole where RBAC refuses. It exits with status 1 when a check fails.
