@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/podid/podid/internal/wi"
 )
 
 // TestMigrateSeed004OnTheRealNode is issue 16's zero-change path, as a user
@@ -22,8 +24,13 @@ func TestMigrateSeed004OnTheRealNode(t *testing.T) {
 	if out, err := k("apply", "-f", "../integration/testdata/seed004.yaml"); err != nil {
 		t.Fatalf("kubectl apply: %v\n%s", err, out)
 	}
+	// Until the migration, the Deployment's one pod; after it, the pods of
+	// the new template. The old ReplicaSet's pod may outlive the rollout:
+	// the seed's busybox exits once it has read the secret, so a new pod is
+	// Ready only now and then, and the rollout may take minutes to finish.
+	selector := "app=az-keyvault-reader-test"
 	realPod := func(ctx context.Context) (string, error) {
-		out, err := k("-n", ns, "get", "pods", "-l", "app=az-keyvault-reader-test", "--field-selector", "spec.nodeName="+realNode+",status.phase=Running", "-o", "name")
+		out, err := k("-n", ns, "get", "pods", "-l", selector, "--field-selector", "spec.nodeName="+realNode+",status.phase=Running", "-o", "name")
 		if p := strings.Fields(out); err == nil && len(p) == 1 {
 			return p[0], nil
 		}
@@ -67,6 +74,7 @@ func TestMigrateSeed004OnTheRealNode(t *testing.T) {
 		t.Logf("migrated pod %s: %s", pod, spec)
 		return nil
 	}
+	selector += "," + wi.UseLabel + "=true"
 	waitFor(t, "the rolled pod on the real node to carry the projected token", injected)
 
 	// Pod identity goes; a new pod of the same, unchanged application reads
