@@ -31,6 +31,14 @@ type CloudReader interface {
 	// may see, by lower-case client ID: what a ServiceAccount's client-id
 	// annotation names.
 	FindIdentities(ctx context.Context, wanted map[string]bool) (map[string]string, error)
+	// Registries lists the container registries of the subscriptions
+	// the reader may see, without their role assignments.
+	Registries(ctx context.Context) ([]RegistryFact, error)
+	// RoleGrants lists the role assignments at scope or above it, with
+	// what each role permits.
+	RoleGrants(ctx context.Context, scope string) ([]RoleGrant, error)
+	// Machine reads the VM or scale set a node's providerID names.
+	Machine(ctx context.Context, providerID string) (MachineFact, error)
 }
 
 // armReader reads through Resource Manager with the same sign-in mic
@@ -84,14 +92,16 @@ func deref(s *string) string {
 
 // GatherCloud asks the cloud about the identities in scope: the federated
 // credentials of those federated token mode serves, the principal IDs of
-// every user-assigned identity with the vaults of its subscription, and
-// the identities (with their federated credentials) that workload
-// identity's ServiceAccounts name.
+// every user-assigned identity with the vaults of its subscription, the
+// identities (with their federated credentials) that workload
+// identity's ServiceAccounts name, and the registries pods pull from with
+// the machines behind their nodes.
 // It fills f.Cloud; failures are recorded per identity or subscription.
 func GatherCloud(ctx context.Context, r CloudReader, f *Facts) {
 	cf := &CloudFacts{FederatedCredentials: map[string][]FederatedCredential{}, Errors: map[string]string{}}
 	gatherVaults(ctx, r, f, cf)
 	gatherWorkloadIdentities(ctx, r, f, cf)
+	gatherPulls(ctx, r, f, cf)
 	for i := range f.Identities {
 		id := &f.Identities[i]
 		if !federated(f, id) || !f.IdentityInScope(id) {

@@ -190,6 +190,9 @@ type CloudFacts struct {
 	// credentials not listed, by the same key.
 	WorkloadIdentities     map[string]WIIdentity
 	WorkloadIdentityErrors map[string]string
+	// Pulls is what the cloud says about the registries pods in scope
+	// pull from; nil when none is an Azure Container Registry.
+	Pulls *PullCloud
 }
 
 // Vault is a Key Vault as Resource Manager shows it: what decides who may

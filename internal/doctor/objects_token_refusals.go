@@ -31,24 +31,33 @@ func checkTokenRefusals(f *Facts) []Finding {
 			continue
 		}
 		examined++
-		events := f.EventsFor("AzureIdentity", id.Namespace, id.Name)
-		for j := len(events) - 1; j >= 0; j-- {
-			e := events[j]
-			if e.Reason != reasonTokenRefused || f.Now.Sub(eventTime(e)) > refusalWindow {
-				continue
-			}
-			cause, fix, _ := strings.Cut(e.Message, tokens.FixMarker)
-			out = append(out, Finding{
-				Status: Fail, Object: Object("AzureIdentity", id.Namespace, id.Name),
-				Message:  strings.TrimSuffix(strings.TrimSpace(cause), "."),
-				Evidence: []string{fmt.Sprintf("Warning %s from %s, %s ago (%d times): %s", e.Reason, e.Source.Component, f.Now.Sub(eventTime(e)).Round(time.Second), e.Count, e.Message)},
-				Fix:      strings.TrimSpace(fix),
-			})
-			break
+		if r, ok := newestRefusal(f, "AzureIdentity", id.Namespace, id.Name); ok {
+			out = append(out, r)
 		}
 	}
 	if len(out) == 0 && examined > 0 {
 		out = append(out, Finding{Status: Pass, Message: fmt.Sprintf("no node agent reported Azure AD refusing the tokens of %d %s in the last %s", examined, plural(examined, "identity", "identities"), refusalWindow)})
 	}
 	return out
+}
+
+// newestRefusal is the newest recent TokenRequestRefused event on the
+// object as a failure: the agent's cause as the message, its fix as the
+// fix.
+func newestRefusal(f *Facts, kind, ns, name string) (Finding, bool) {
+	events := f.EventsFor(kind, ns, name)
+	for j := len(events) - 1; j >= 0; j-- {
+		e := events[j]
+		if e.Reason != reasonTokenRefused || f.Now.Sub(eventTime(e)) > refusalWindow {
+			continue
+		}
+		cause, fix, _ := strings.Cut(e.Message, tokens.FixMarker)
+		return Finding{
+			Status: Fail, Object: Object(kind, ns, name),
+			Message:  strings.TrimSuffix(strings.TrimSpace(cause), "."),
+			Evidence: []string{fmt.Sprintf("Warning %s from %s, %s ago (%d times): %s", e.Reason, e.Source.Component, f.Now.Sub(eventTime(e)).Round(time.Second), e.Count, e.Message)},
+			Fix:      strings.TrimSpace(fix),
+		}, true
+	}
+	return Finding{}, false
 }

@@ -8,5 +8,6 @@ func Checks() []Check {
 	out = append(out, objectChecks()...)
 	out = append(out, cloudChecks()...)
 	out = append(out, wiChecks()...)
+	out = append(out, pullChecks()...)
 	return out
 }

@@ -21,6 +21,7 @@ func wiChecks() []Check {
 		CheckFunc{CheckName: "wi-injection", Fn: checkWIInjection},
 		CheckFunc{CheckName: "wi-webhook", Fn: checkWIWebhook},
 		CheckFunc{CheckName: "wi-federated-credential", Fn: checkWIFederatedCredential},
+		CheckFunc{CheckName: "wi-token-refusals", Fn: checkWITokenRefusals},
 	}
 }
 

@@ -27,6 +27,14 @@ agent's /readyz on the nodes that run pods in scope, then runs independent
 checks over what it read. It only reads: grant it the podid-doctor
 ClusterRole where RBAC refuses. It exits with status 1 when a check fails.
 
+A container waiting in ErrImagePull or ImagePullBackOff is explained from
+the kubelet's event (image-pull: 401 with or without credentials, a tag
+that is not there, the registry's firewall, DNS, a timeout, a private
+registry without imagePullSecrets). With cloud access the doctor confirms
+an Azure Container Registry's part: the registry, the kubelet identity on
+the node's scale set, whether it holds a role that allows pull, and the
+network rules (acr-pull-access).
+
 With neither --kubeconfig nor $KUBECONFIG set it examines the podid up run
 in ~/.podid, if there is one; --state-dir names another run.`,
 		Args: cobra.NoArgs,

@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podid/podid/internal/image"
+)
+
+// Seed 001's samples on the real node, each with its own pod, and podid
+// doctor naming each cause from the kubelet's own event, confirmed from
+// the embedded cloud, with the fix that makes the pod run:
+//
+//  1. the registry detached: 401; the doctor says the kubelet identity has
+//     no role that allows pull and prints podid cloud acr attach;
+//  2. a wrong tag: NotFound beside a misleading 401; the doctor says the
+//     tag is not there, names the tag the node has pulled, and its fix
+//     (kubectl set image) makes the pod run;
+//  3. AcrPull revoked with podid cloud role revoke (az role assignment
+//     delete): 401 again, the same diagnosis; podid cloud role grant and
+//     the pod runs.
+//
+// Seed 001's fourth sample, a private Docker Hub image without
+// imagePullSecrets, needs a registry that asks for credentials; podid up's
+// loopback registry answers anonymous pulls, so it is left to the unit
+// tests' texts (TestPullClassify, TestImagePull).
+func TestPullDoctorOnTheRealNode(t *testing.T) {
+	_, rec := upWithARealNode(t)
+	if rec.ACR == nil || rec.ACR.Registry == "" {
+		t.Fatalf("up.json records no registry: %+v", rec.ACR)
+	}
+	dir, reg, kubelet := rec.StateDir, rec.ACR.Registry, rec.ACR.KubeletIdentity
+	ref := rec.ACR.ImageRef(image.NameBusybox)
+	k := kubectl(t, rec.Kubeconfig)
+	apply := func(name, image string) {
+		t.Helper()
+		f := filepath.Join(t.TempDir(), name+".yaml")
+		if err := os.WriteFile(f, []byte(acrPod(name, image)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := k("apply", "-f", f); err != nil {
+			t.Fatalf("kubectl apply -f %s: %v\n%s", f, err, out)
+		}
+		t.Cleanup(func() { _, _ = k("delete", "pod", name, "--grace-period=1", "--wait=false") })
+	}
+	// failed waits for the kubelet's Failed event on pod that carries
+	// text, and returns it.
+	failed := func(pod, text string) string {
+		t.Helper()
+		start, msg := time.Now(), ""
+		waitFor(t, "the kubelet's Failed event with "+text+" for pod "+pod, func(context.Context) error {
+			if msg = podEvent(t, k, pod, "Failed", text); msg == "" {
+				return errors.New("no such event yet")
+			}
+			return nil
+		})
+		t.Logf("%s: %s to the kubelet's event: Failed: %s", pod, time.Since(start).Round(time.Millisecond), msg)
+		return msg
+	}
+	// doctor runs podid doctor on the pod and checks that it fails and
+	// prints every want.
+	doctor := func(pod string, want ...string) string {
+		t.Helper()
+		args := []string{"doctor", "--state-dir", dir, "--pod", "default/" + pod}
+		r := run(t, nil, args...)
+		t.Logf("$ podid %s (%s, %v)\n%s", strings.Join(args, " "), r.took.Round(time.Millisecond), r.err, r.stdout)
+		if r.err == nil {
+			t.Errorf("podid doctor exited 0 on a pod that cannot pull")
+		}
+		for _, w := range want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("podid doctor --pod default/%s does not print %q", pod, w)
+			}
+		}
+		return r.stdout
+	}
+	running := func(pod string) {
+		t.Helper()
+		start := time.Now()
+		waitWithin(t, "pod "+pod+" to run", 2*time.Minute, func(context.Context) error {
+			out, err := k("get", "pod", pod, "-o", "jsonpath={.status.phase}")
+			if err != nil || out != "Running" {
+				return fmt.Errorf("phase %q (%v)", out, err)
+			}
+			return nil
+		})
+		t.Logf("%s: Running %s after the fix; kubelet: Pulled: %s", pod, time.Since(start).Round(time.Millisecond), podEvent(t, k, pod, "Pulled", ""))
+	}
+	attachFix := fmt.Sprintf("fix: podid cloud acr attach --state-dir %s --registry %s --principal ", dir, reg)
+
+	// 1. Detached (seed 001 sample 1, az aks update --detach-acr).
+	must(t, "cloud", "acr", "detach", "--state-dir", dir, "--registry", reg, "--principal", kubelet)
+	apply("detached", ref)
+	ev := failed("detached", "401 Unauthorized")
+	if !strings.Contains(ev, "failed to fetch oauth token") {
+		t.Errorf("the kubelet's 401 does not say the registry refused the identity's token: %s", ev)
+	}
+	out := doctor("detached", "fail", "image-pull", "Pod default/detached", "kubelet identity "+kubelet,
+		"has no role that allows pull on registry "+reg, "confirmed by the cloud", attachFix, "acr-pull-access")
+	principal := fixArgument(out, attachFix)
+	if principal == "" {
+		principal = kubelet
+	}
+	t.Logf("the doctor names the kubelet identity by object ID %s", principal)
+	must(t, "cloud", "acr", "attach", "--state-dir", dir, "--registry", reg, "--principal", principal)
+	running("detached")
+
+	// 2. A wrong tag (seed 001 sample 2): NotFound, and a 401 beside it.
+	wrong := rec.ACR.LoginServer + "/" + image.NameBusybox + ":nope"
+	apply("wrong-tag", wrong)
+	ev = failed("wrong-tag", "not found")
+	if !strings.Contains(ev, "code = NotFound") || !strings.Contains(ev, "401 Unauthorized") {
+		t.Errorf("the kubelet's event lacks the NotFound or the misleading 401 beside it: %s", ev)
+	}
+	setImage := "fix: kubectl -n default set image pod/wrong-tag app=" + ref
+	out = doctor("wrong-tag", "image-pull", "Registry "+rec.ACR.LoginServer+" has no tag nope in repository busybox", "misleading", "tags of "+rec.ACR.LoginServer+"/busybox this cluster has pulled: latest", setImage)
+	if fix := fixArgument(out, "fix: kubectl -n default set image "); fix != "" {
+		args := append([]string{"-n", "default", "set", "image"}, strings.Fields(fix)...)
+		if o, err := k(args...); err != nil {
+			t.Fatalf("the doctor's fix kubectl %s: %v\n%s", strings.Join(args, " "), err, o)
+		}
+	}
+	running("wrong-tag")
+
+	// 3. AcrPull removed from the kubelet identity (seed 001 sample 3, az
+	// role assignment delete).
+	roleArgs := []string{"--state-dir", dir, "--principal", kubelet, "--role", "AcrPull", "--scope", "registry/" + reg}
+	must(t, append([]string{"cloud", "role", "revoke"}, roleArgs...)...)
+	apply("role-revoked", ref)
+	failed("role-revoked", "401 Unauthorized")
+	doctor("role-revoked", "image-pull", "Pod default/role-revoked", "has no role that allows pull on registry "+reg, attachFix)
+	must(t, append([]string{"cloud", "role", "grant"}, roleArgs...)...)
+	running("role-revoked")
+}
+
+// fixArgument is what follows prefix on the doctor's first line that
+// holds it, up to the end of that line; for "… --principal " the last
+// word.
+func fixArgument(out, prefix string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if _, rest, ok := strings.Cut(line, prefix); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return ""
+}
