@@ -15,6 +15,8 @@ import (
 	"github.com/podid/podid/internal/cli/daemon"
 	"github.com/podid/podid/internal/cli/doctor"
 	"github.com/podid/podid/internal/cli/down"
+	"github.com/podid/podid/internal/cli/getcredentials"
+	"github.com/podid/podid/internal/cli/gettoken"
 	"github.com/podid/podid/internal/cli/images"
 	"github.com/podid/podid/internal/cli/migrate"
 	"github.com/podid/podid/internal/cli/status"
@@ -37,6 +39,7 @@ func NewRootCommand(ctx context.Context) *cobra.Command {
 		daemon.NewMicCommand(ctx), daemon.NewNMICommand(ctx))
 	root.AddCommand(wiwebhook.NewCommand(ctx))
 	root.AddCommand(acrprovider.NewCommand(ctx), checkacr.NewCommand(ctx))
+	root.AddCommand(getcredentials.NewCommand(ctx), gettoken.NewCommand(ctx))
 	return root
 }
 

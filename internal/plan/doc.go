@@ -4,7 +4,9 @@
 // folder layout, the fake nodes and the VMSS instance each stands for, the
 // federated credential the demo identity needs, the arguments of mic and of
 // every node agent (log format and verbosity included, so the run folder's
-// logs share one format), and the demo objects. The plan is pure and printable
+// logs share one format), the demo objects, and the cluster's Azure AD
+// sign-in (SignIn: kube-apiserver's authentication configuration, the
+// admin groups' ClusterRoleBinding, local accounts, Azure RBAC). The plan is pure and printable
 // (Plan.Render, what `podid up --dry-run` shows, pinned by golden files);
 // package internal/cli/up applies it. Values known only once processes run
 // (ports picked at start, the cloud URL) enter through Runtime, for which

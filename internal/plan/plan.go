@@ -81,6 +81,8 @@ type Input struct {
 	// embedded cloud, so that the run folder's logs share one format; an
 	// empty format means text.
 	Log logging.Options
+	// SignIn are the Azure AD sign-in options of az aks create.
+	SignIn SignInInput
 }
 
 // DemoInput names the world objects the demo uses.
@@ -93,6 +95,9 @@ type DemoInput struct {
 
 // Plan is what `podid up` will do, decided before anything starts.
 type Plan struct {
+	// Kubeconfig is the client-certificate admin kubeconfig podid's own
+	// components use: in the state folder for operators, or only in the
+	// run folder when local accounts are disabled.
 	StateDir, RunDir, Kubeconfig, RecordFile, LockFile, LogFile string
 	APIServerPort, CloudPort                                    int
 	WorldSource                                                 string
@@ -131,6 +136,8 @@ type Plan struct {
 	// the kube-apiserver's, known once it runs.
 	Federation *Federation
 	Demo       *Demo
+	// SignIn is how people sign in to the cluster with Azure AD.
+	SignIn *SignIn
 }
 
 // Node is one fake node and the VMSS instance it stands for.
@@ -217,6 +224,13 @@ func MakePlan(in Input) (*Plan, error) {
 		if t.ID == vmss.TenantID {
 			p.TenantName = t.Name
 		}
+	}
+	if p.SignIn, err = makeSignIn(in.World, p.TenantID, run, in.SignIn); err != nil {
+		return nil, err
+	}
+	if !p.SignIn.LocalAccounts {
+		// The control plane's own copy: operators get none.
+		p.Kubeconfig = filepath.Join(run, "kubeconfig")
 	}
 	for i := 0; i < in.Nodes; i++ {
 		cidr, ip, err := kwok.Layout(i)

@@ -26,9 +26,11 @@ type Record struct {
 	Skipped   []string `json:"skipped,omitempty"`
 	Fixes     []string `json:"fixes,omitempty"`
 	APIServer string   `json:"apiServer"`
-	Issuer    string   `json:"issuer"`
-	CloudURL  string   `json:"cloudURL"`
-	CloudCA   string   `json:"cloudCA"`
+	// APIServerCA is the CA file of the apiserver's serving certificate.
+	APIServerCA string `json:"apiServerCA,omitempty"`
+	Issuer      string `json:"issuer"`
+	CloudURL    string `json:"cloudURL"`
+	CloudCA     string `json:"cloudCA"`
 	// TenantID, MicClientID and MicSecretFile are mic's sign-in to the
 	// cloud, which podid doctor reuses to read it; empty when mic has none.
 	TenantID      string `json:"tenantID,omitempty"`
@@ -47,6 +49,9 @@ type Record struct {
 	// ACR is the registry the real nodes pull from; nil without one.
 	ACR  *ACRRecord `json:"acr,omitempty"`
 	Demo *Demo      `json:"demo,omitempty"`
+	// SignIn is how people sign in with Azure AD; podid get-credentials
+	// reads it. Nil in records of older runs.
+	SignIn *SignIn `json:"signIn,omitempty"`
 }
 
 // Process is one process of a run. StartTicks (the kernel's start time of
@@ -103,7 +108,12 @@ func RenderStatus(w io.Writer, r *Record, alive func(Process) bool) error {
 // RenderNext prints the commands to try next.
 func RenderNext(w io.Writer, r *Record, detached bool) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nnext:\n  export KUBECONFIG=%s\n  kubectl get nodes,pods -A -o wide\n  kubectl get azureassignedidentities -A\n", r.Kubeconfig)
+	if r.SignIn == nil || r.SignIn.LocalAccounts {
+		fmt.Fprintf(&b, "\nnext:\n  export KUBECONFIG=%s\n  kubectl get nodes,pods -A -o wide\n  kubectl get azureassignedidentities -A\n", r.Kubeconfig)
+	} else {
+		b.WriteString("\nnext (local accounts are disabled: sign in with Azure AD):\n")
+	}
+	renderSignInNext(&b, r)
 	if d := r.Demo; d != nil {
 		bound := d.BoundPods()
 		if len(bound) > 0 {

@@ -31,13 +31,23 @@ func (p *Plan) Render(w io.Writer) error {
 	} else {
 		s("binaries", "build or reuse kube-apiserver, kube-scheduler, kube-controller-manager, etcd and kwok in the podid cache")
 	}
-	s("control plane", "etcd and kube-apiserver on 127.0.0.1:%s; service-account issuer = the apiserver URL; kube-scheduler and kube-controller-manager, so Deployments and unscheduled pods work", port(p.APIServerPort))
-	d("kubeconfig %s", p.Kubeconfig)
-	s("cloud", "embedded Azure cloud on 127.0.0.1:%s from world %s, trusting the apiserver CA", port(p.CloudPort), p.WorldSource)
+	s("cloud", "embedded Azure cloud on 127.0.0.1:%s from world %s", port(p.CloudPort), p.WorldSource)
 	d("tenant %s (%s), node pool %s", p.TenantName, p.TenantID, p.ScaleSetID)
 	d("log %s", p.CloudLog)
 	if len(p.Skipped) > 0 {
 		d("without the grants of seed 004 step(s) %s", strings.Join(p.Skipped, ", "))
+	}
+	p.SignIn.render(s, d, rt)
+	s("control plane", "etcd and kube-apiserver on 127.0.0.1:%s; service-account issuer = the apiserver URL; kube-scheduler and kube-controller-manager, so Deployments and unscheduled pods work", port(p.APIServerPort))
+	d("kube-apiserver %s", strings.Join(p.SignIn.APIServerArgs(), " "))
+	if p.SignIn.LocalAccounts {
+		d("admin kubeconfig %s", p.Kubeconfig)
+	} else {
+		d("local accounts disabled: no admin kubeconfig in the state folder (podid's own components use %s); podid get-credentials --admin is refused", p.Kubeconfig)
+	}
+	d("the cloud then trusts the apiserver CA, to verify federated service-account tokens")
+	if b := p.SignIn.AdminBinding(); b != nil {
+		s("admins", "ClusterRoleBinding %s: %s -> ClusterRole cluster-admin", b.Name, p.SignIn.adminGroupNames())
 	}
 	if f := p.Federation; f != nil {
 		s("federation", "identity %s trusts issuer %s", f.IdentityID, rt.Issuer)

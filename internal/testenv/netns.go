@@ -11,16 +11,12 @@ import (
 // installs them and a missing one fails the test instead of hiding it.
 func RequireNetworkNamespaces(t testing.TB) {
 	t.Helper()
-	skip := t.Skipf
-	if os.Getenv("CI") != "" {
-		skip = t.Fatalf
-	}
 	if os.Geteuid() != 0 {
-		skip("needs root to create network namespaces")
+		Missing(t, "needs root to create network namespaces")
 	}
 	for _, bin := range []string{"ip", "iptables", "curl"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			skip("needs %s", bin)
+			Missing(t, "needs %s", bin)
 		}
 	}
 }

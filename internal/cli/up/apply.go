@@ -42,7 +42,10 @@ type runner struct {
 	kwok     *proc.Process
 	mic      *proc.Process
 	webhook  *proc.Process
-	agents   []*proc.Process
+	// azrbacStop stops the in-process Azure RBAC webhook; azrbacLog is its log.
+	azrbacStop func()
+	azrbacLog  *os.File
+	agents     []*proc.Process
 	// started are the components started so far, in order.
 	started []component
 	bin     string
@@ -105,11 +108,15 @@ func (r *runner) startControlPlane(ctx context.Context) error {
 	p := r.p
 	r.log.Info("starting control plane", "bin", r.bin)
 	var err error
-	r.cp, err = controlplane.Start(ctx, controlplane.Options{BinDir: r.bin, Dir: p.RunDir, APIServerPort: p.APIServerPort, Controllers: true})
+	r.cp, err = controlplane.Start(ctx, controlplane.Options{BinDir: r.bin, Dir: p.RunDir, APIServerPort: p.APIServerPort, Controllers: true,
+		ExtraAPIServerArgs: p.SignIn.APIServerArgs()})
 	if err != nil {
 		return fmt.Errorf("start control plane: %w", err)
 	}
 	r.rt.Issuer = r.cp.Issuer
+	if r.cp.Kubeconfig == p.Kubeconfig { // local accounts disabled: no operator copy
+		return nil
+	}
 	return copyFile(r.cp.Kubeconfig, p.Kubeconfig)
 }
 
@@ -139,18 +146,17 @@ func (r *runner) startKwok(context.Context) error {
 
 func (r *runner) startCloud(ctx context.Context) error {
 	p := r.p
-	ca, err := os.ReadFile(r.cp.CAFile)
-	if err != nil {
-		return fmt.Errorf("read apiserver CA: %w", err)
-	}
+	var err error
 	r.cloudLog, err = os.OpenFile(p.CloudLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("open cloud log: %w", err)
 	}
+	// It starts before the control plane, whose authentication trusts its
+	// issuer; trustControlPlane adds the apiserver's CA once that runs.
 	r.log.Info("starting embedded cloud", "world", p.WorldSource)
 	r.cloud, err = cloud.Start(ctx, cloud.Options{
 		Listen: fmt.Sprintf("127.0.0.1:%d", p.CloudPort), StateDir: filepath.Join(p.RunDir, "cloud"),
-		Seed: p.World, TrustedCAs: [][]byte{ca}, Logger: p.Log.New(r.cloudLog),
+		Seed: p.World, Logger: p.Log.New(r.cloudLog),
 	})
 	if err != nil {
 		return fmt.Errorf("start embedded cloud: %w", err)
@@ -168,12 +174,6 @@ func (r *runner) startCloud(ctx context.Context) error {
 	if d := p.Doctor; d.SecretFile != "" {
 		if err := os.WriteFile(d.SecretFile, []byte(d.Secret), 0o600); err != nil {
 			return fmt.Errorf("write podid doctor's client secret: %w", err)
-		}
-	}
-	if f := p.Federation; f != nil {
-		fc := cloud.FederatedCredential{Name: plan.FederationName, Issuer: r.cp.Issuer, Subject: f.Subject, Audiences: []string{f.Audience}}
-		if err := r.cloud.AddFederatedCredential(f.IdentityID, fc); err != nil {
-			return fmt.Errorf("add federated credential to %s: %w", f.IdentityID, err)
 		}
 	}
 	return nil

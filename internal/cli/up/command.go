@@ -30,6 +30,12 @@ node agent per node on the node's loopback address; and seed 004's demo:
 an AzureIdentity, its binding and labelled pods. It prints what runs and the
 next commands, and stops everything on Ctrl-C (or podid down with --detach).
 
+People sign in with the embedded Azure AD as on AKS with managed Azure AD:
+kube-apiserver trusts the cloud's tokens for the AKS server app next to
+client certificates (podid get-credentials writes the kubeconfig).
+--aad-admin-group-object-ids, --disable-local-accounts and
+--enable-azure-rbac do what az aks create's flags of the same names do.
+
 --log-format and -v apply to podid up's own log and to every log it writes
 in <state-dir>/run: mic's, each node agent's and the cloud's.`,
 		Args: cobra.NoArgs,
@@ -93,7 +99,7 @@ func makePlan(o *Options) (*plan.Plan, error) {
 	in := plan.Input{
 		StateDir: o.StateDir, Nodes: o.Nodes, RealNodes: o.RealNodes, APIServerPort: o.APIServerPort, CloudPort: o.CloudPort,
 		WorldSource: source, World: st, ScaleSet: o.ScaleSet, MicApp: o.MicApp,
-		TokenMode: o.TokenMode, SkipSteps: o.SkipSteps, Log: o.Log,
+		TokenMode: o.TokenMode, SkipSteps: o.SkipSteps, Log: o.Log, SignIn: o.SignIn,
 	}
 	if !o.NoDemo {
 		in.Demo = &plan.DemoInput{Identity: o.DemoIdentity, Vault: o.DemoVault, Secret: o.DemoSecret}

@@ -30,6 +30,8 @@ func TestDryRunMatchesGolden(t *testing.T) {
 	cases := map[string][]string{
 		"dryrun-default.golden":    {},
 		"dryrun-real-nodes.golden": {"--real-nodes=1"},
+		"dryrun-signin.golden": {"--aad-admin-group-object-ids=ad1a5e0c-2f4b-4d6a-8e1c-9b7f3a5d0c03", "--enable-azure-rbac",
+			"--disable-local-accounts", "--no-demo"},
 		"dryrun-example-world-fixed-ports.golden": {"--nodes=1", "--world=../../../examples/world.yaml",
 			"--mic-app=ci-deployer", "--apiserver-port=6443", "--cloud-port=8443"},
 	}
@@ -75,6 +77,7 @@ func TestUpRefusesBadInput(t *testing.T) {
 		"more nodes than the VMSS has":                 {[]string{"--nodes", "9"}, "scale set aks-system-12583646-vmss has 8 instances"},
 		"zero nodes":                                   {[]string{"--nodes", "0"}, "--nodes must be at least 1"},
 		"detach with dry-run":                          {[]string{"--detach", "--dry-run"}, "do not go together"},
+		"an admin group by name":                       {[]string{"--aad-admin-group-object-ids", "aks-admins"}, "is not a group object ID"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

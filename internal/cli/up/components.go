@@ -31,9 +31,14 @@ func (r *runner) components() []component {
 	cs := []component{
 		{name: "run folder", start: r.prepare},
 		{name: "binaries", start: r.binaries},
-		{name: "control plane", start: r.startControlPlane, stop: r.stopControlPlane, describe: r.describeControlPlane},
+		// The cloud and the sign-in come first: kube-apiserver reads the
+		// cloud's issuer and the Azure RBAC webhook's address at start.
 		{name: "cloud", start: r.startCloud, stop: r.stopCloud},
+		{name: "sign-in", start: r.startSignIn, stop: r.stopSignIn},
+		{name: "control plane", start: r.startControlPlane, stop: r.stopControlPlane, describe: r.describeControlPlane},
+		{name: "cloud trust", start: r.trustControlPlane},
 		{name: "clients", start: r.clients},
+		{name: "admin groups", start: r.bindAdmins},
 		{name: "crds", start: r.installCRDs},
 		{name: "kwok", start: r.startKwok, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.kwok) }},
 		{name: "fake nodes", start: r.createNodes},

@@ -38,6 +38,10 @@ type Options struct {
 	TokenMode string
 	// SkipSteps are seed 004 steps whose grants the world loses.
 	SkipSteps []string
+	// SignIn are the Azure AD options of az aks create:
+	// --aad-admin-group-object-ids, --disable-local-accounts,
+	// --enable-azure-rbac.
+	SignIn plan.SignInInput
 	// NoDemo skips the demo objects.
 	NoDemo bool
 	// Detach returns once ready and leaves everything running.
@@ -87,6 +91,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DemoSecret, "demo-secret", o.DemoSecret, "Secret in --demo-vault the demo reads.")
 	fs.StringVar(&o.TokenMode, "token-mode", o.TokenMode, "How the node agents get tokens: federated (exchange the agent's service-account token; no cloud writes) or node (seed 004's way: mic adds the identity to the VMSS, the agent asks the node's IMDS).")
 	fs.StringSliceVar(&o.SkipSteps, "skip-step", o.SkipSteps, "Seed 004 step to leave out of the world, to see how podid reports it: "+strings.Join(plan.Steps, ", ")+" (steps 3, 4 and 7); repeatable or comma-separated. The role steps need --token-mode node.")
+	fs.StringSliceVar(&o.SignIn.AdminGroupObjectIDs, "aad-admin-group-object-ids", o.SignIn.AdminGroupObjectIDs, "Azure AD group object IDs bound to cluster-admin (ClusterRoleBinding "+plan.AdminBindingName+"), as az aks create; comma-separated or repeatable.")
+	fs.BoolVar(&o.SignIn.DisableLocalAccounts, "disable-local-accounts", o.SignIn.DisableLocalAccounts, "Write no client-certificate admin kubeconfig to the state folder and refuse podid get-credentials --admin: operators sign in with Azure AD, as on AKS with local accounts disabled.")
+	fs.BoolVar(&o.SignIn.EnableAzureRBAC, "enable-azure-rbac", o.SignIn.EnableAzureRBAC, "Authorize Azure AD users with Azure role assignments (the AKS RBAC roles on managedCluster/<name> of the world) after Kubernetes RBAC, as az aks create --enable-azure-rbac; needs a managed cluster in the world.")
 	fs.BoolVar(&o.NoDemo, "no-demo", o.NoDemo, "Apply no demo objects.")
 	fs.BoolVar(&o.Detach, "detach", o.Detach, "Return once everything is ready and leave it running; stop it with podid down.")
 	fs.BoolVar(&o.DryRun, "dry-run", o.DryRun, "Print the plan and start nothing.")

@@ -80,7 +80,8 @@ func exited(children []*proc.Process) <-chan *proc.Process {
 
 // fill copies what runs into the record.
 func (r *runner) fill(rec *plan.Record) {
-	rec.APIServer, rec.Issuer = r.cp.URL, r.cp.Issuer
+	rec.APIServer, rec.Issuer, rec.APIServerCA = r.cp.URL, r.cp.Issuer, r.cp.CAFile
+	rec.SignIn = r.p.SignIn
 	rec.CloudURL, rec.CloudCA = r.rt.CloudURL, r.rt.CloudCA
 	rec.TenantID, rec.MicClientID, rec.MicSecretFile = r.p.TenantID, r.p.Mic.AppID, r.p.Mic.SecretFile
 	rec.DoctorClientID, rec.DoctorSecretFile = r.p.Doctor.AppID, r.p.Doctor.SecretFile
