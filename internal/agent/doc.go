@@ -2,7 +2,19 @@
 // pods and assignments (podindex), the token sources and their cache
 // (tokens), the IMDS-compatible server (server) and the iptables rules
 // (netrules). Options holds every setting with its flag; Run wires them
-// and serves until the context ends, then removes the rules.
+// and serves until the context ends, and leaves the rules in place (only
+// Cleanup, the uninstall step, removes them).
+//
+// # One agent per node
+//
+// With --manage-iptables, Run first claims the node's metadata redirect
+// (claimNode) and refuses to start, installing nothing, when another agent
+// owns it: aad-pod-identity's NMI (nat chain aad-metadata), any other DNAT
+// of the metadata address in nat PREROUTING, or another podid agent, found
+// by the node lock (nodelock) it holds while it runs. The lock is waited
+// for up to --lock-wait, so that a rolling update's new agent starts once
+// the old one has exited. Each refusal names the other installation and
+// how to remove it (refusal, a pure function of what was observed).
 //
 // # Token modes
 //

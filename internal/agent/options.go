@@ -18,8 +18,8 @@ import (
 )
 
 // Options configure the node agent. Environment variables NODE_NAME,
-// NODE_IP, POD_NAMESPACE and SERVICE_ACCOUNT_NAME provide defaults (set them
-// with the downward API).
+// NODE_IP, POD_NAMESPACE, POD_NAME, POD_UID and SERVICE_ACCOUNT_NAME provide
+// defaults (set them with the downward API).
 type Options struct {
 	NodeName string
 	NodeIP   string
@@ -57,6 +57,17 @@ type Options struct {
 	ManageIPTables       bool
 	PodCIDRs             []string
 	IPTablesSyncInterval time.Duration
+
+	// LockFile is the node lock held while the agent manages iptables, so
+	// that a second agent on the node refuses to start; LockWait is how
+	// long a starting agent waits for the holder to stop.
+	LockFile string
+	LockWait time.Duration
+	// Pod (namespace/name) and PodUID are this agent's pod, from
+	// $POD_NAMESPACE, $POD_NAME and $POD_UID; written into the lock file
+	// so that a refused agent can name this one.
+	Pod    string
+	PodUID string
 
 	Resync time.Duration
 
@@ -98,7 +109,27 @@ func NewOptions() *Options {
 		RefreshBefore:           tokens.DefaultRefreshBefore,
 		ManageIPTables:          true,
 		IPTablesSyncInterval:    time.Minute,
+		LockFile:                DefaultLockFile,
+		LockWait:                DefaultLockWait,
+		Pod:                     podFromEnv(),
+		PodUID:                  os.Getenv("POD_UID"),
 	}
+}
+
+// Node lock defaults. The wait covers an agent of the same installation
+// that is still shutting down when its successor starts.
+const (
+	DefaultLockFile = "/run/podid/nmi.lock"
+	DefaultLockWait = 30 * time.Second
+)
+
+// podFromEnv is namespace/name from the downward API, "" outside a pod.
+func podFromEnv() string {
+	name, ns := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE")
+	if name == "" || ns == "" {
+		return ""
+	}
+	return ns + "/" + name
 }
 
 func envOr(k, def string) string {
@@ -138,6 +169,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.ManageIPTables, "manage-iptables", o.ManageIPTables, "Install and repair the iptables rules that redirect pods' metadata traffic to the agent. They stay when the agent exits, so pods never reach the node's IMDS while it is down; `nmi cleanup` removes them on uninstall.")
 	fs.StringSliceVar(&o.PodCIDRs, "pod-cidr", o.PodCIDRs, "Pod CIDRs of this node, redirected when the CNI gives no per-pod interfaces (comma-separated).")
 	fs.DurationVar(&o.IPTablesSyncInterval, "iptables-sync-interval", o.IPTablesSyncInterval, "How often the rules are checked and repaired.")
+	fs.StringVar(&o.LockFile, "lock-file", o.LockFile, "With --manage-iptables: file in a host folder the agent locks (flock) while it runs, so that a second agent on the node (another podid installation) refuses to start. Every agent of a node must use the same file. Empty disables the lock.")
+	fs.DurationVar(&o.LockWait, "lock-wait", o.LockWait, "How long a starting agent waits for another agent holding --lock-file to stop (e.g. the previous agent of a rolling update) before refusing to start. 0 refuses at once.")
 	fs.StringVar(&o.KubeletDir, "kubelet-dir", o.KubeletDir, "The kubelet's --root-dir on this node. A workload-identity pod (label azure.workload.identity/use) calling IMDS gets tokens by exchanging its own projected service-account token, read from here.")
 	fs.BoolVar(&o.ClusterWideBindings, "cluster-wide-bindings", o.ClusterWideBindings, "Set it as on mic: bindings serve pods of every namespace. The agent honours only the assignments mic's rule justifies, so the two must agree.")
 	fs.DurationVar(&o.Resync, "resync", o.Resync, "Informer resync period. 0 disables resyncs; watches deliver every change anyway.")
@@ -201,6 +234,9 @@ func (o *Options) Validate() error {
 		}
 		if o.IPTablesSyncInterval <= 0 {
 			errs = append(errs, errors.New("--iptables-sync-interval must be positive"))
+		}
+		if o.LockWait < 0 {
+			errs = append(errs, errors.New("--lock-wait must not be negative"))
 		}
 	}
 	return errors.Join(errs...)

@@ -28,6 +28,7 @@ func TestValidate(t *testing.T) {
 		"iptables need the node IP":                   {mod: func(o *Options) { o.NodeIP = "" }, wantIn: "--node-ip"},
 		"iptables without management need no node IP": {mod: func(o *Options) { o.NodeIP, o.ManageIPTables = "", false }},
 		"a bad pod CIDR is refused":                   {mod: func(o *Options) { o.PodCIDRs = []string{"10.0.0.0/99"} }, wantIn: "--pod-cidr"},
+		"a negative lock wait is refused":             {mod: func(o *Options) { o.LockWait = -time.Second }, wantIn: "--lock-wait"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -51,10 +52,12 @@ func TestFlagsSetOptions(t *testing.T) {
 	o := validOptions()
 	fs := pflag.NewFlagSet("nmi", pflag.ContinueOnError)
 	o.AddFlags(fs)
-	if err := fs.Parse([]string{"--token-mode=federated", "--assignment-wait=500ms", "--pod-cidr=10.1.0.0/16,10.2.0.0/16", "--block-instance-metadata=false"}); err != nil {
+	if err := fs.Parse([]string{"--token-mode=federated", "--assignment-wait=500ms", "--pod-cidr=10.1.0.0/16,10.2.0.0/16", "--block-instance-metadata=false",
+		"--lock-file=/var/run/podid/node0/nmi.lock", "--lock-wait=5s"}); err != nil {
 		t.Fatal(err)
 	}
-	if o.TokenMode != "federated" || o.AssignmentWait != 500*time.Millisecond || len(o.PodCIDRs) != 2 || o.BlockInstanceMetadata {
+	if o.TokenMode != "federated" || o.AssignmentWait != 500*time.Millisecond || len(o.PodCIDRs) != 2 || o.BlockInstanceMetadata ||
+		o.LockFile != "/var/run/podid/node0/nmi.lock" || o.LockWait != 5*time.Second {
 		t.Fatalf("options %+v", o)
 	}
 	if err := o.Validate(); err != nil {

@@ -40,6 +40,15 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 	if log == nil {
 		log = slog.Default()
 	}
+	if opts.ManageIPTables {
+		// Before anything else: an agent that must not run on this node
+		// says so at once, and touches nothing.
+		release, err := claimNode(ctx, opts, log, observeNodeNAT)
+		if err != nil {
+			return fmt.Errorf("not starting: %w", err)
+		}
+		defer release() // after the rules stop being repaired (deferred later)
+	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("build Kubernetes client: %w", err)

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -88,7 +89,10 @@ func (p *Plan) AgentArgs(n Node, rt Runtime) []string {
 		// namespaces: the agent redirects them, and its rules stay
 		// until podid down uninstalls them.
 		// Workload-identity pods' projected tokens are in its kubelet's folder.
-		args = append(args, "--manage-iptables=true", "--pod-cidr="+n.PodCIDR.String(), "--kubelet-dir="+n.Real.KubeletRoot())
+		// Real nodes share this machine's kernel: each agent locks a file
+		// of its own node, as it would on a machine of its own.
+		args = append(args, "--manage-iptables=true", "--pod-cidr="+n.PodCIDR.String(), "--kubelet-dir="+n.Real.KubeletRoot(),
+			"--lock-file="+filepath.Join(n.Real.Dir, "nmi.lock"))
 	} else {
 		args = append(args, "--manage-iptables=false")
 	}

@@ -112,15 +112,28 @@ func webhookAuthorized(ctx context.Context, t *testing.T, env *testenv.Env) {
 		{"update another mutating configuration", authorizationv1.ResourceAttributes{Verb: "update", Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations", Name: "other"}, false},
 		{"read pods", authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods"}, false},
 	}
-	for _, tt := range tests {
+	review := func(attr authorizationv1.ResourceAttributes) *authorizationv1.SubjectAccessReview {
 		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 			User: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + vs.namespace, "system:authenticated"},
-			ResourceAttributes: &tt.attr,
+			ResourceAttributes: &attr,
 		}}
 		got, err := env.Kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
 		if err != nil {
 			t.Fatalf("SubjectAccessReview: %v", err)
 		}
+		return got
+	}
+	// The RBAC authorizer reads roles and bindings from its informers: wait
+	// until it sees the ones just created (the first case is allowed then),
+	// so that a refusal below is the roles' doing, not a stale cache.
+	for deadline := time.Now().Add(10 * time.Second); !review(tests[0].attr).Status.Allowed; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the webhook may still not %s 10 s after its roles were created", tests[0].name)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, tt := range tests {
+		got := review(tt.attr)
 		if got.Status.Allowed != tt.want {
 			t.Errorf("webhook may %s: %v, want %v (%s)", tt.name, got.Status.Allowed, tt.want, got.Status.Reason)
 		}

@@ -23,6 +23,11 @@
 // PREROUTING or FORWARD: their traffic to the metadata address goes to the
 // real IMDS and is neither intercepted nor attributed to a pod.
 //
+// ForeignRedirects, also pure, finds what else redirects the metadata
+// address in the nat table the agent observed (ObserveNAT): aad-pod-
+// identity's chain aad-metadata or another DNAT in PREROUTING. The agent
+// refuses to start beside them rather than compete for pods' traffic.
+//
 // Applier (Linux) creates the chains and repairs drift. Nothing removes
 // them when the agent exits: the rules are the node's fail-closed state,
 // and only RemoveAll, the uninstall step, deletes them.
