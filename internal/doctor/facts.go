@@ -79,6 +79,9 @@ type Facts struct {
 	Federation Federation
 	// WI is what the workload-identity checks read besides pods.
 	WI WIFacts
+	// SignIn is how the examined kubeconfig signs in; nil unless the
+	// doctor was given one (GatherSignIn).
+	SignIn *SignInFacts
 
 	// Problems are what could not be gathered, each a sentence; the
 	// gather-facts check reports them.

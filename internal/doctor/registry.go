@@ -9,5 +9,6 @@ func Checks() []Check {
 	out = append(out, cloudChecks()...)
 	out = append(out, wiChecks()...)
 	out = append(out, pullChecks()...)
+	out = append(out, signInChecks()...)
 	return out
 }

@@ -6,8 +6,10 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/podid/podid/internal/doctor"
@@ -35,6 +37,14 @@ an Azure Container Registry's part: the registry, the kubelet identity on
 the node's scale set, whether it holds a role that allows pull, and the
 network rules (acr-pull-access).
 
+With --kubeconfig the doctor first examines how that kubeconfig signs in
+(kubeconfig-auth, signin-identity, local-accounts): the removed azure auth
+provider, an exec plugin (kubelogin) not on PATH, who the API server says
+the user is and whether it may list pods, and the bindings and Azure role
+that would let it. It runs the exec plugin without a terminal for at most
+10s: a plugin waiting for a device code is reported, not waited for. When
+the kubeconfig cannot sign in or read the cluster, only those checks run.
+
 With neither --kubeconfig nor $KUBECONFIG set it examines the podid up run
 in ~/.podid, if there is one; --state-dir names another run.`,
 		Args: cobra.NoArgs,
@@ -59,20 +69,31 @@ func run(ctx context.Context, o *Options, t target, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := kubeclient.Config(t.kubeconfig)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	var signIn *doctor.SignInFacts
+	var cfg *rest.Config
+	if t.signIn != nil {
+		// The kubeconfig's own sign-in first: when it fails, so would
+		// everything else, and the sign-in checks say why.
+		if signIn, cfg = doctor.GatherSignIn(ctx, *t.signIn); cfg == nil {
+			return report(doctor.Run(signInOnly(t, signIn, nil), doctor.SignInChecks(checks, false)), o.Output, out)
+		}
+	} else if cfg, err = kubeclient.Config(t.kubeconfig); err != nil {
 		return err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: doctor.Scheme(kubeclient.Scheme())})
 	if err != nil {
 		return fmt.Errorf("create client: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
 	facts, err := doctor.Gather(ctx, c, t.gather)
+	if err != nil && signIn != nil {
+		return report(doctor.Run(signInOnly(t, signIn, []string{"could not read the cluster with the kubeconfig: " + err.Error()}), doctor.SignInChecks(checks, true)), o.Output, out)
+	}
 	if err != nil {
 		return err
 	}
+	facts.SignIn = signIn
 	doctor.GatherIssuer(ctx, cfg, facts)
 	if t.cloud.Enabled() {
 		cred, armOpts, err := t.cloud.Credential()
@@ -82,6 +103,12 @@ func run(ctx context.Context, o *Options, t target, out io.Writer) error {
 		doctor.GatherCloud(ctx, doctor.NewCloudReader(cred, armOpts), facts)
 	}
 	return report(doctor.Run(facts, checks), o.Output, out)
+}
+
+// signInOnly are the facts of a run that could only examine the
+// kubeconfig's sign-in; problems say why, if the sign-in checks do not.
+func signInOnly(t target, s *doctor.SignInFacts, problems []string) *doctor.Facts {
+	return &doctor.Facts{Scope: t.gather.Scope, Now: time.Now(), SignIn: s, Problems: problems}
 }
 
 // report prints r and returns an error naming the failed checks, if any.

@@ -22,6 +22,8 @@ type target struct {
 	gather     doctor.GatherOptions
 	// cloud is how to read the cloud; disabled without an ARM endpoint.
 	cloud cloudassign.CloudOptions
+	// signIn is how to examine --kubeconfig's sign-in; nil without it.
+	signIn *doctor.SignInOptions
 }
 
 // environment is what resolve reads besides the options, injected so
@@ -49,6 +51,9 @@ func resolve(o *Options, tokenModeSet bool, env environment) (target, error) {
 		Settings:  doctor.Settings{ClusterWideBindings: o.ClusterWideBindings, TokenMode: o.TokenMode, Vault: o.Vault},
 		AgentPort: o.AgentPort,
 	}}
+	if o.Kubeconfig != "" {
+		t.signIn = signInTarget(o.Kubeconfig, o.Namespace, env)
+	}
 	dir := o.StateDir
 	if dir == "" && o.Kubeconfig == "" && env.getenv("KUBECONFIG") == "" && env.defaultDir != "" {
 		if _, err := os.Stat(plan.RecordFile(env.defaultDir)); err == nil {
