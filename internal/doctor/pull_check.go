@@ -3,6 +3,8 @@ package doctor
 import (
 	"fmt"
 	"strings"
+
+	"github.com/podid/podid/internal/wi"
 )
 
 // pullChecks are the checks of image pulls: why the kubelet could not
@@ -152,7 +154,7 @@ func externalAuth(pp podPull, fd *Finding) {
 	}
 	if len(secrets) == 0 {
 		fd.Message = fmt.Sprintf("registry %s refused to let the kubelet pull %s without credentials, and the pod has no imagePullSecrets: the repository is private (a registry answers the same for one that does not exist)", pp.Host, pp.Repository)
-		fd.Evidence = append(fd.Evidence, fmt.Sprintf("pod %s/%s and its ServiceAccount %s give no imagePullSecrets", pp.pod.Namespace, pp.pod.Name, serviceAccountName(pp.pod)))
+		fd.Evidence = append(fd.Evidence, fmt.Sprintf("pod %s/%s and its ServiceAccount %s give no imagePullSecrets", pp.pod.Namespace, pp.pod.Name, wi.ServiceAccountOf(&pp.pod.Spec)))
 		fd.Fix = pullSecretFix(pp)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podid/podid/internal/cloudassign"
+	"github.com/podid/podid/internal/wi"
 )
 
 // The commands the pull checks print. Under podid up (f.Supervised) the
@@ -106,7 +107,7 @@ func pullSecretFix(pp podPull) string {
 	secret := "regcred-" + strings.NewReplacer(".", "-", ":", "-").Replace(pp.Host)
 	patch := fmt.Sprintf(`{"imagePullSecrets":[{"name":"%s"}]}`, secret)
 	return fmt.Sprintf("kubectl -n %s create secret docker-registry %s --docker-server=%s --docker-username=<user> --docker-password=<token> && kubectl -n %s patch serviceaccount %s -p %s && %s",
-		p.Namespace, secret, server, p.Namespace, serviceAccountName(p), shellQuote(patch), restartPodCmd(p))
+		p.Namespace, secret, server, p.Namespace, wi.ServiceAccountOf(&p.Spec), shellQuote(patch), restartPodCmd(p))
 }
 
 // restartPodCmd creates p again from what owns it (or from itself).

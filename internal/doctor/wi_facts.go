@@ -73,14 +73,6 @@ func wiPodAnnotations(p *corev1.Pod) []string {
 	return out
 }
 
-// serviceAccountName is the ServiceAccount p runs as.
-func serviceAccountName(p *corev1.Pod) string {
-	if p.Spec.ServiceAccountName != "" {
-		return p.Spec.ServiceAccountName
-	}
-	return "default"
-}
-
 // ServiceAccount returns the ServiceAccount ns/name, or nil.
 func (f *Facts) ServiceAccount(ns, name string) *corev1.ServiceAccount {
 	for i := range f.WI.ServiceAccounts {
@@ -93,7 +85,7 @@ func (f *Facts) ServiceAccount(ns, name string) *corev1.ServiceAccount {
 
 // clientIDOf is the client ID p's ServiceAccount names, or "".
 func clientIDOf(f *Facts, p *corev1.Pod) string {
-	if sa := f.ServiceAccount(p.Namespace, serviceAccountName(p)); sa != nil {
+	if sa := f.ServiceAccount(p.Namespace, wi.ServiceAccountOf(&p.Spec)); sa != nil {
 		return strings.TrimSpace(sa.Annotations[wi.ClientIDAnnotation])
 	}
 	return ""

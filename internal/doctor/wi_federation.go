@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+
+	"github.com/podid/podid/internal/wi"
 )
 
 // MaxFederatedCredentials is Azure's limit of federated credentials per
@@ -25,7 +27,7 @@ func wiAccounts(f *Facts) []wiAccount {
 			continue
 		}
 		if id := clientIDOf(f, p); id != "" {
-			seen[key(p.Namespace, serviceAccountName(p))] = wiAccount{ns: p.Namespace, name: serviceAccountName(p), clientID: id}
+			seen[key(p.Namespace, wi.ServiceAccountOf(&p.Spec))] = wiAccount{ns: p.Namespace, name: wi.ServiceAccountOf(&p.Spec), clientID: id}
 		}
 	}
 	out := make([]wiAccount, 0, len(seen))

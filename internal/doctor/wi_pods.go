@@ -42,7 +42,7 @@ func wiIntent(f *Facts, p *corev1.Pod) (why string, certain bool) {
 		return fmt.Sprintf("the pod has the annotation %s, which the webhook reads only from pods labelled %s=true", strings.Join(on, ", "), wi.UseLabel), true
 	}
 	if id := clientIDOf(f, p); id != "" {
-		return fmt.Sprintf("ServiceAccount %s/%s has %s=%s", p.Namespace, serviceAccountName(p), wi.ClientIDAnnotation, id), false
+		return fmt.Sprintf("ServiceAccount %s/%s has %s=%s", p.Namespace, wi.ServiceAccountOf(&p.Spec), wi.ClientIDAnnotation, id), false
 	}
 	return "", false
 }
@@ -66,7 +66,7 @@ func checkWIPodLabel(f *Facts) []Finding {
 			status = Fail
 		}
 		ev := []string{why, "pods " + w.podNames()}
-		for _, adv := range wiwebhook.Advise(p, f.ServiceAccount(p.Namespace, serviceAccountName(p))) {
+		for _, adv := range wiwebhook.Advise(p, f.ServiceAccount(p.Namespace, wi.ServiceAccountOf(&p.Spec))) {
 			ev = append(ev, "the warning webhook told whoever created it: "+adv)
 		}
 		out = append(out, Finding{Status: status, Object: w.object(),
@@ -90,7 +90,7 @@ func checkWIServiceAccount(f *Facts) []Finding {
 	ok := 0
 	for _, w := range byWorkload(f, wiLabelled) {
 		p := w.pods[0]
-		sa := serviceAccountName(p)
+		sa := wi.ServiceAccountOf(&p.Spec)
 		if clientIDOf(f, p) != "" {
 			ok += len(w.pods)
 			continue
@@ -141,7 +141,7 @@ func checkWIInjection(f *Facts) []Finding {
 				continue // wi-service-account says so
 			}
 			if cs := containersMissing(p, wi.EnvClientID); len(cs) > 0 {
-				ev = append(ev, fmt.Sprintf("pod %s: containers %s have no %s although ServiceAccount %s names %s", p.Name, strings.Join(cs, ", "), wi.EnvClientID, serviceAccountName(p), clientIDOf(f, p)))
+				ev = append(ev, fmt.Sprintf("pod %s: containers %s have no %s although ServiceAccount %s names %s", p.Name, strings.Join(cs, ", "), wi.EnvClientID, wi.ServiceAccountOf(&p.Spec), clientIDOf(f, p)))
 				missing = append(missing, wi.EnvClientID)
 			}
 		}

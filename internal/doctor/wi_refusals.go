@@ -1,6 +1,10 @@
 package doctor
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/podid/podid/internal/wi"
+)
 
 // checkWITokenRefusals: when a workload-identity pod asks IMDS, the node
 // agent exchanges the pod's own projected token, and records Azure AD's
@@ -19,7 +23,7 @@ func checkWITokenRefusals(f *Facts) []Finding {
 		if !wiRunning(p) || !wiLabelled(p) || !f.PodInScope(p) {
 			continue
 		}
-		sa := serviceAccountName(p)
+		sa := wi.ServiceAccountOf(&p.Spec)
 		if seen[p.Namespace+"/"+sa] {
 			continue
 		}

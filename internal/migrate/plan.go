@@ -10,9 +10,6 @@ import (
 	"github.com/podid/podid/internal/wi"
 )
 
-// DefaultServiceAccount is what a pod without serviceAccountName runs as.
-const DefaultServiceAccount = "default"
-
 // Workload is a pod template owner (or a pod no controller owns), as
 // migration sees it.
 type Workload struct {
@@ -254,7 +251,7 @@ func dedicatedAccount(id *podidv1.AzureIdentity) string {
 
 func accountOf(w Workload) string {
 	if w.ServiceAccount == "" {
-		return DefaultServiceAccount
+		return wi.DefaultServiceAccount
 	}
 	return w.ServiceAccount
 }

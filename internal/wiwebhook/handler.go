@@ -13,6 +13,8 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/podid/podid/internal/wi"
 )
 
 // Paths the webhooks are served on. MutatePath is v1.6's.
@@ -60,7 +62,7 @@ func (m *mutator) handle(ctx context.Context, req admission.Request) admission.R
 	if err := decoder.Decode(req, pod); err != nil {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decode pod: %w", err))
 	}
-	saName := serviceAccountName(pod)
+	saName := wi.ServiceAccountOf(&pod.Spec)
 	sa, err := m.accounts.GetServiceAccount(ctx, req.Namespace, saName)
 	if apierrors.IsNotFound(err) {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("%w (create service account %q in namespace %q before the pod, or name an existing one in spec.serviceAccountName)",
@@ -133,7 +135,7 @@ func (a *advisor) warnings(ctx context.Context, req admission.Request) ([]string
 	if err := decoder.Decode(req, pod); err != nil {
 		return nil, fmt.Errorf("decode pod: %w", err)
 	}
-	sa, err := a.accounts.GetServiceAccount(ctx, req.Namespace, serviceAccountName(pod))
+	sa, err := a.accounts.GetServiceAccount(ctx, req.Namespace, wi.ServiceAccountOf(&pod.Spec))
 	if err != nil {
 		sa = nil
 		if !apierrors.IsNotFound(err) {

@@ -88,17 +88,9 @@ func misplacedOnPod(pod *corev1.Pod) []string {
 			continue // read from both
 		}
 		w = append(w, fmt.Sprintf("pod %s has the annotation %s, which is read from the pod's service account only: move it to service account %q",
-			podRef(pod), key, serviceAccountName(pod)))
+			podRef(pod), key, wi.ServiceAccountOf(&pod.Spec)))
 	}
 	return w
-}
-
-// serviceAccountName is the pod's ServiceAccount, "default" when unset.
-func serviceAccountName(pod *corev1.Pod) string {
-	if pod.Spec.ServiceAccountName != "" {
-		return pod.Spec.ServiceAccountName
-	}
-	return "default"
 }
 
 func unknownContainers(pod *corev1.Pod, skip map[string]bool) []string {

@@ -13,6 +13,7 @@ import (
 	v1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/agent/broadcast"
 	"github.com/podid/podid/internal/agent/server"
+	"github.com/podid/podid/internal/wi"
 )
 
 // Index answers the token server's questions from five caches.
@@ -95,10 +96,7 @@ func (x *Index) PodByUID(uid string) (pod server.PodRef, serviceAccount string, 
 	}
 	for _, o := range objs {
 		if p, isPod := o.(*corev1.Pod); isPod && live(p) {
-			sa := p.Spec.ServiceAccountName
-			if sa == "" {
-				sa = "default"
-			}
+			sa := wi.ServiceAccountOf(&p.Spec)
 			return server.PodRef{Namespace: p.Namespace, Name: p.Name}, sa, true
 		}
 	}

@@ -66,10 +66,7 @@ func workloadIdentityOf(p *corev1.Pod, kubeletDir string) (tokens.Identity, bool
 	if kubeletDir == "" {
 		kubeletDir = defaultKubeletDir
 	}
-	sa := p.Spec.ServiceAccountName
-	if sa == "" {
-		sa = "default"
-	}
+	sa := wi.ServiceAccountOf(&p.Spec)
 	return tokens.Identity{
 		Name:          tokens.WorkloadIdentityName(p.Namespace, sa),
 		ClientID:      clientID,
