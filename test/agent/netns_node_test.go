@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -98,6 +99,7 @@ func runNetnsNode() int {
 	agentCtx, agentCancel := context.WithCancel(ctx)
 	a, err := startAgent(agentCtx, 0, s.env.Nodes[0], caFile, func(o *agent.Options) {
 		o.ManageIPTables = true
+		o.LockFile = filepath.Join(s.env.Dir, "nmi.lock") // not the host's /run/podid
 		o.PodCIDRs = []string{netnsPodCIDR.String()}
 		o.BlockInstanceMetadata = true
 		o.ProxyOtherPaths = false

@@ -185,6 +185,7 @@ func startAgent(ctx context.Context, env *testenv.Env, c *cloud.Cloud, caFile st
 	opts.ServiceAccountNamespace = netnode.AgentNamespace
 	opts.ServiceAccountName = netnode.AgentServiceAccount
 	opts.ManageIPTables = true
+	opts.LockFile = filepath.Join(env.Dir, "nmi.lock") // not the host's /run/podid
 	opts.PodCIDRs = []string{podCIDR.String()}
 	logFile := os.Getenv("PODID_CLIENTS_AGENT_LOG")
 	if logFile == "" {

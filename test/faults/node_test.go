@@ -220,6 +220,9 @@ func (n *node) options() *agent.Options {
 	o.ServiceAccountNamespace = netnode.AgentNamespace
 	o.ServiceAccountName = netnode.AgentServiceAccount
 	o.ManageIPTables = true
+	// The test's own node lock, not the host's /run/podid: an agent killed
+	// here must leave nothing on the machine.
+	o.LockFile = filepath.Join(n.logDir, "nmi.lock")
 	o.PodCIDRs = []string{nodePodCIDR.String()}
 	return o
 }
@@ -246,6 +249,7 @@ func (n *node) args() []string {
 		"--service-account-namespace=" + o.ServiceAccountNamespace,
 		"--service-account-name=" + o.ServiceAccountName,
 		"--manage-iptables=true",
+		"--lock-file=" + o.LockFile,
 		"--pod-cidr=" + nodePodCIDR.String(),
 	}
 }
