@@ -4,13 +4,20 @@ CONTROLLER_TOOLS_VERSION ?= v0.19.0
 TOOLS_DIR ?= $(HOME)/.cache/podid/tools/controller-tools-$(CONTROLLER_TOOLS_VERSION)
 CONTROLLER_GEN := $(TOOLS_DIR)/controller-gen
 
-.PHONY: all build test unit lint generate bins bench fuzz soak clean
+.PHONY: all build test unit lint generate bins bench fuzz soak clean images
 
 all: build
 
 ## build: compile podid, mic and nmi into bin/
 build:
 	$(GO) build -o bin/ ./cmd/...
+
+## images: podid's images (linux/amd64 and arm64 in one index, reproducible digests) as
+## OCI layouts and docker archives in IMAGES_OUT; the podid image carries Debian's
+## iptables for each platform (fetched with apt-get download once, then cached)
+IMAGES_OUT ?= bin/images
+images:
+	$(GO) run ./cmd/podid images build --out $(IMAGES_OUT)
 
 ## bins: build and cache kube-apiserver, kube-scheduler, kube-controller-manager, etcd and kwok (minutes cold, instant warm)
 bins:

@@ -18,13 +18,15 @@ const lockPoll = 250 * time.Millisecond
 // observeNAT reads the node's nat table for the refusal checks.
 type observeNAT func(metadata netip.AddrPort) (netrules.NAT, error)
 
-// observeNodeNAT reads the node's own iptables.
-func observeNodeNAT(metadata netip.AddrPort) (netrules.NAT, error) {
-	a, err := netrules.NewApplier()
-	if err != nil {
-		return netrules.NAT{}, err
+// observeNodeNAT reads the node's own iptables through binary.
+func observeNodeNAT(binary string) observeNAT {
+	return func(metadata netip.AddrPort) (netrules.NAT, error) {
+		a, err := netrules.NewApplier(binary)
+		if err != nil {
+			return netrules.NAT{}, err
+		}
+		return a.ObserveNAT(metadata)
 	}
-	return a.ObserveNAT(metadata)
 }
 
 // claimNode makes sure no other agent owns the node's metadata redirect

@@ -7,11 +7,13 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/podid/podid/internal/agent/netrules"
 	"github.com/podid/podid/internal/agent/podindex"
 	"github.com/podid/podid/internal/agent/server"
 	"github.com/podid/podid/internal/tokens"
@@ -57,6 +59,12 @@ type Options struct {
 	ManageIPTables       bool
 	PodCIDRs             []string
 	IPTablesSyncInterval time.Duration
+	// RemoveRulesOnUninstall watches the DaemonSet of the agent's pod and
+	// removes the rules on exit once that DaemonSet was deleted.
+	RemoveRulesOnUninstall bool
+	// IPTables is the iptables the agent runs: netrules.IPTablesOnPath,
+	// netrules.IPTablesAuto (the node's backend) or an absolute path.
+	IPTables string
 
 	// LockFile is the node lock held while the agent manages iptables, so
 	// that a second agent on the node refuses to start; LockWait is how
@@ -109,6 +117,7 @@ func NewOptions() *Options {
 		RefreshBefore:           tokens.DefaultRefreshBefore,
 		ManageIPTables:          true,
 		IPTablesSyncInterval:    time.Minute,
+		IPTables:                netrules.IPTablesOnPath,
 		LockFile:                DefaultLockFile,
 		LockWait:                DefaultLockWait,
 		Pod:                     podFromEnv(),
@@ -169,6 +178,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.ManageIPTables, "manage-iptables", o.ManageIPTables, "Install and repair the iptables rules that redirect pods' metadata traffic to the agent. They stay when the agent exits, so pods never reach the node's IMDS while it is down; `nmi cleanup` removes them on uninstall.")
 	fs.StringSliceVar(&o.PodCIDRs, "pod-cidr", o.PodCIDRs, "Pod CIDRs of this node, redirected when the CNI gives no per-pod interfaces (comma-separated).")
 	fs.DurationVar(&o.IPTablesSyncInterval, "iptables-sync-interval", o.IPTablesSyncInterval, "How often the rules are checked and repaired.")
+	AddIPTablesFlag(fs, &o.IPTables)
+	fs.BoolVar(&o.RemoveRulesOnUninstall, "remove-rules-on-uninstall", o.RemoveRulesOnUninstall, "With --manage-iptables, in a pod of a DaemonSet ($POD_NAMESPACE, $POD_NAME): watch that DaemonSet and, once it is deleted (helm uninstall, kubectl delete -f), remove the rules when the agent exits. A restart, rollout or crash keeps them; so does any doubt (then run `nmi cleanup`).")
 	fs.StringVar(&o.LockFile, "lock-file", o.LockFile, "With --manage-iptables: file in a host folder the agent locks (flock) while it runs, so that a second agent on the node (another podid installation) refuses to start. Every agent of a node must use the same file. Empty disables the lock.")
 	fs.DurationVar(&o.LockWait, "lock-wait", o.LockWait, "How long a starting agent waits for another agent holding --lock-file to stop (e.g. the previous agent of a rolling update) before refusing to start. 0 refuses at once.")
 	fs.StringVar(&o.KubeletDir, "kubelet-dir", o.KubeletDir, "The kubelet's --root-dir on this node. A workload-identity pod (label azure.workload.identity/use) calling IMDS gets tokens by exchanging its own projected service-account token, read from here.")
@@ -238,6 +249,24 @@ func (o *Options) Validate() error {
 		if o.LockWait < 0 {
 			errs = append(errs, errors.New("--lock-wait must not be negative"))
 		}
+		if err := validIPTables(o.IPTables); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// AddIPTablesFlag binds --iptables to p, for the agent and for `nmi
+// cleanup`, which must remove the rules with the backend that wrote them.
+func AddIPTablesFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVar(p, "iptables", *p, "The iptables to run: \"iptables\", the one on PATH; \"auto\", the backend the node's own components use, iptables-nft or iptables-legacy (the one holding kubelet's KUBE-IPTABLES-HINT chain in table mangle, else the one with more rules, else nft) — use it with the podid image, which carries both; or an absolute path to an iptables binary.")
+}
+
+// validIPTables checks a --iptables value without looking for the binary,
+// which Run does once it is on the node.
+func validIPTables(v string) error {
+	if v == netrules.IPTablesOnPath || v == netrules.IPTablesAuto || filepath.IsAbs(v) {
+		return nil
+	}
+	return fmt.Errorf("--iptables %q: want iptables, auto or an absolute path", v)
 }

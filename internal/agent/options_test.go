@@ -29,6 +29,9 @@ func TestValidate(t *testing.T) {
 		"iptables without management need no node IP": {mod: func(o *Options) { o.NodeIP, o.ManageIPTables = "", false }},
 		"a bad pod CIDR is refused":                   {mod: func(o *Options) { o.PodCIDRs = []string{"10.0.0.0/99"} }, wantIn: "--pod-cidr"},
 		"a negative lock wait is refused":             {mod: func(o *Options) { o.LockWait = -time.Second }, wantIn: "--lock-wait"},
+		"--iptables=auto is valid":                    {mod: func(o *Options) { o.IPTables = "auto" }},
+		"--iptables may be an absolute path":          {mod: func(o *Options) { o.IPTables = "/usr/sbin/iptables-legacy" }},
+		"--iptables refuses a backend name":           {mod: func(o *Options) { o.IPTables = "nft" }, wantIn: "--iptables"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -53,11 +56,11 @@ func TestFlagsSetOptions(t *testing.T) {
 	fs := pflag.NewFlagSet("nmi", pflag.ContinueOnError)
 	o.AddFlags(fs)
 	if err := fs.Parse([]string{"--token-mode=federated", "--assignment-wait=500ms", "--pod-cidr=10.1.0.0/16,10.2.0.0/16", "--block-instance-metadata=false",
-		"--lock-file=/var/run/podid/node0/nmi.lock", "--lock-wait=5s"}); err != nil {
+		"--lock-file=/var/run/podid/node0/nmi.lock", "--lock-wait=5s", "--iptables=auto"}); err != nil {
 		t.Fatal(err)
 	}
 	if o.TokenMode != "federated" || o.AssignmentWait != 500*time.Millisecond || len(o.PodCIDRs) != 2 || o.BlockInstanceMetadata ||
-		o.LockFile != "/var/run/podid/node0/nmi.lock" || o.LockWait != 5*time.Second {
+		o.LockFile != "/var/run/podid/node0/nmi.lock" || o.LockWait != 5*time.Second || o.IPTables != "auto" {
 		t.Fatalf("options %+v", o)
 	}
 	if err := o.Validate(); err != nil {

@@ -40,10 +40,17 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 	if log == nil {
 		log = slog.Default()
 	}
+	var iptablesBinary string
 	if opts.ManageIPTables {
 		// Before anything else: an agent that must not run on this node
-		// says so at once, and touches nothing.
-		release, err := claimNode(ctx, opts, log, observeNodeNAT)
+		// says so at once, and touches nothing. The backend comes first,
+		// as the claim reads the nat table through it.
+		binary, err := chooseIPTables(ctx, opts.IPTables, log)
+		if err != nil {
+			return fmt.Errorf("not starting: %w", err)
+		}
+		iptablesBinary = binary
+		release, err := claimNode(ctx, opts, log, observeNodeNAT(binary))
 		if err != nil {
 			return fmt.Errorf("not starting: %w", err)
 		}
@@ -93,8 +100,17 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 	}
 	var rulesOK atomic.Bool
 	rulesOK.Store(!opts.ManageIPTables)
+	if opts.ManageIPTables && opts.RemoveRulesOnUninstall {
+		w, err := watchUninstall(ctx, kube, opts.Pod, log)
+		if err != nil {
+			return err
+		}
+		// Runs after the repairs stop (deferred below), before the node
+		// lock goes.
+		defer removeRulesIfUninstalled(ctx, w, iptablesBinary, log)
+	}
 	if opts.ManageIPTables {
-		stop, err := manageRules(ctx, opts, log, &rulesOK)
+		stop, err := manageRules(ctx, opts, iptablesBinary, log, &rulesOK)
 		if err != nil {
 			return err
 		}
@@ -185,7 +201,7 @@ func tokenSource(kube kubernetes.Interface, opts *Options, obs tokens.CacheObser
 // rejects what is not redirected, so no pod reaches the node's IMDS during
 // a restart, a rollout or after a crash. Cleanup, the uninstall step, is
 // the only way they go.
-func manageRules(ctx context.Context, opts *Options, log *slog.Logger, ok *atomic.Bool) (func(), error) {
+func manageRules(ctx context.Context, opts *Options, binary string, log *slog.Logger, ok *atomic.Bool) (func(), error) {
 	in, err := ruleInput(opts)
 	if err != nil {
 		return nil, err
@@ -197,7 +213,7 @@ func manageRules(ctx context.Context, opts *Options, log *slog.Logger, ok *atomi
 	if err != nil {
 		return nil, err
 	}
-	applier, err := netrules.NewApplier()
+	applier, err := netrules.NewApplier(binary)
 	if err != nil {
 		return nil, err
 	}

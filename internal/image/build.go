@@ -28,6 +28,9 @@ type Options struct {
 	Platforms []v1.Platform
 	// Go is the go command; empty means "go" from PATH.
 	Go string
+	// DebianCache is where Spec.Debian packages are downloaded and
+	// unpacked; empty means DefaultDebianCache.
+	DebianCache string
 }
 
 // Built is a built image: an index with one image per platform.
@@ -104,6 +107,15 @@ func Build(ctx context.Context, o Options, spec Spec) (*Built, error) {
 // compiled binary.
 func buildImage(ctx context.Context, o Options, spec Spec, p v1.Platform, tmp string) (v1.Image, error) {
 	t := tree{}
+	if len(spec.Debian.Packages) > 0 {
+		root, err := DebianRoot(ctx, o.DebianCache, p.Architecture, spec.Debian.Packages)
+		if err != nil {
+			return nil, err
+		}
+		if err := addDebianFiles(t, root, p.Architecture, spec.Debian.Paths); err != nil {
+			return nil, fmt.Errorf("take files from Debian packages %s: %w", strings.Join(spec.Debian.Packages, ", "), err)
+		}
+	}
 	for _, f := range spec.Files {
 		data, mode, err := readFile(f, p.Architecture)
 		if err != nil {
@@ -124,6 +136,12 @@ func buildImage(ctx context.Context, o Options, spec Spec, p v1.Platform, tmp st
 	}
 	for _, l := range spec.Symlinks {
 		t.addSymlink(path.Clean(l.Path), l.Target)
+	}
+	for _, d := range spec.Dirs {
+		if !path.IsAbs(d) {
+			return nil, fmt.Errorf("folder %q is not absolute", d)
+		}
+		t.addDir(path.Clean(d))
 	}
 	layer, err := t.layer()
 	if err != nil {

@@ -30,6 +30,38 @@ var caBundle = File{
 	Hint: "apt-get install ca-certificates",
 }
 
+// iptables is Debian's iptables with both of its backends, for nmi to
+// program whichever the node uses (nmi --iptables=auto picks it): the
+// nf_tables one (xtables-nft-multi) and the legacy one
+// (xtables-legacy-multi), the links that select a tool by name, the
+// extension modules they load and /etc/protocols for protocol names.
+// Their libraries come along through DT_NEEDED; the packages are those
+// `apt-cache depends iptables` lists.
+var iptables = DebianFiles{
+	Packages: []string{
+		"iptables", "libip4tc2", "libip6tc2", "libxtables12", "libmnl0",
+		"libnetfilter-conntrack3", "libnfnetlink0", "libnftnl11", "libc6", "netbase",
+	},
+	Paths: []string{
+		"/usr/sbin/xtables-nft-multi",
+		"/usr/sbin/iptables-nft",
+		"/usr/sbin/iptables-nft-save",
+		"/usr/sbin/iptables-nft-restore",
+		"/usr/sbin/ip6tables-nft",
+		"/usr/sbin/ip6tables-nft-save",
+		"/usr/sbin/ip6tables-nft-restore",
+		"/usr/sbin/xtables-legacy-multi",
+		"/usr/sbin/iptables-legacy",
+		"/usr/sbin/iptables-legacy-save",
+		"/usr/sbin/iptables-legacy-restore",
+		"/usr/sbin/ip6tables-legacy",
+		"/usr/sbin/ip6tables-legacy-save",
+		"/usr/sbin/ip6tables-legacy-restore",
+		"/usr/lib/*-linux-gnu/xtables",
+		"/etc/protocols",
+	},
+}
+
 // Catalog returns the specs of the images podid builds, sorted by name.
 func Catalog() []Spec {
 	return []Spec{
@@ -70,10 +102,13 @@ func Catalog() []Spec {
 			User:    nonRoot,
 		},
 		{
-			// Podid runs as root: nmi writes iptables rules on its node.
+			// Podid runs as root: nmi writes iptables rules on its node,
+			// with the iptables the image carries for each platform.
 			Name:    NamePodid,
 			Package: "./cmd/podid",
 			Files:   []File{caBundle},
+			Debian:  iptables,
+			Dirs:    []string{"/run"},
 		},
 	}
 }

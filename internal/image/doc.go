@@ -6,6 +6,13 @@
 // CGO_ENABLED=0, packs the binary and files into one layer and wraps the
 // per-platform images in an image index.
 //
+// Programs that are not podid's own come from Debian (Spec.Debian): for
+// each platform, apt-get download fetches the packages of its architecture
+// into a cache (DebianRoot; a warm cache needs no network), dpkg-deb -x
+// unpacks them, and the image takes the listed paths plus the shared
+// libraries (DT_NEEDED) and program interpreter their ELF files need. The
+// podid image carries iptables this way, both backends, for nmi.
+//
 // Builds are reproducible: the layer tar has sorted entries, mtime 0 and
 // owner 0:0, the config carries no creation time and the Go build is
 // -trimpath -buildvcs=false, so the same sources, toolchain and spec give

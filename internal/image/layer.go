@@ -42,6 +42,10 @@ func (t tree) addSymlink(p, target string) {
 	t[p] = entry{path: p, typ: tar.TypeSymlink, mode: 0o777, target: target}
 }
 
+func (t tree) addDir(p string) {
+	t[p] = entry{path: p, typ: tar.TypeDir, mode: 0o755}
+}
+
 // withParents adds every missing parent directory, so that runtimes which
 // unpack without creating parents see the same tree as those which do.
 func (t tree) withParents() {

@@ -31,6 +31,14 @@ type Spec struct {
 	Files []File
 	// Symlinks are created in the image after Files.
 	Symlinks []Symlink
+	// Dirs are empty folders the image has, such as /run, where programs
+	// create their lock files (iptables-legacy's /run/xtables.lock) and
+	// which no runtime creates for them.
+	Dirs []string
+	// Debian are files taken from Debian packages of each platform's
+	// architecture, such as iptables with its libraries; they are added
+	// before Files, so a File or Symlink replaces one of the same path.
+	Debian DebianFiles
 	// Aliases are other references, relative to a registry, the image is
 	// also tagged and pushed as, e.g. "library/busybox:latest" so that a
 	// docker.io mirror pointed at the loopback registry serves manifests

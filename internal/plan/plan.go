@@ -83,6 +83,9 @@ type Input struct {
 	Log logging.Options
 	// SignIn are the Azure AD sign-in options of az aks create.
 	SignIn SignInInput
+	// WithoutPodid leaves mic, the node agents and the webhook out, for
+	// installing podid onto the cluster with its chart or manifest.
+	WithoutPodid bool
 }
 
 // DemoInput names the world objects the demo uses.
@@ -138,6 +141,10 @@ type Plan struct {
 	Demo       *Demo
 	// SignIn is how people sign in to the cluster with Azure AD.
 	SignIn *SignIn
+	// Chart is set when podid up runs no podid component of its own: the
+	// user installs podid's chart (or manifest) onto the real node with
+	// the values it writes.
+	Chart *Chart
 }
 
 // Node is one fake node and the VMSS instance it stands for.
@@ -248,9 +255,18 @@ func MakePlan(in Input) (*Plan, error) {
 		n.Real = &l
 		p.RealNodes = append(p.RealNodes, n)
 	}
+	if in.WithoutPodid {
+		if in.RealNodes != 1 {
+			return nil, fmt.Errorf("--without-podid needs --real-nodes 1 (got %d): podid's chart installs its agent on real nodes, and real nodes share this machine's kernel, where a second agent would find the first one's redirect", in.RealNodes)
+		}
+		p.Chart = &Chart{ValuesFile: filepath.Join(in.StateDir, ChartValuesFile), Namespace: AgentNamespace, Release: ChartRelease}
+	}
 	if in.RealNodes > 0 {
 		p.FakeNodeTaint = &FakeNodeTaint
 		p.Images = Images
+		if p.Chart != nil {
+			p.Images = append(append([]Image(nil), Images...), PodidImage)
+		}
 		p.ACR = makeACR(in.World, vmss, p.RealNodes[0].InternalIP, p.Images)
 	}
 	p.Mic = Mic{Log: filepath.Join(run, "mic.log")}

@@ -46,12 +46,18 @@ type Record struct {
 	Agents map[string]string `json:"agents"`
 	// Vaults maps vault name to URL.
 	Vaults map[string]string `json:"vaults"`
+	// ImageRegistry is the loopback registry (HOST:PORT) the real nodes
+	// pull podid.local/* from; podid images push --registry adds to it.
+	ImageRegistry string `json:"imageRegistry,omitempty"`
 	// ACR is the registry the real nodes pull from; nil without one.
 	ACR  *ACRRecord `json:"acr,omitempty"`
 	Demo *Demo      `json:"demo,omitempty"`
 	// SignIn is how people sign in with Azure AD; podid get-credentials
 	// reads it. Nil in records of older runs.
 	SignIn *SignIn `json:"signIn,omitempty"`
+	// Chart is set when podid up runs no podid component: the user installs
+	// the chart with the values it wrote.
+	Chart *Chart `json:"chart,omitempty"`
 }
 
 // Process is one process of a run. StartTicks (the kernel's start time of
@@ -114,6 +120,10 @@ func RenderNext(w io.Writer, r *Record, detached bool) error {
 		b.WriteString("\nnext (local accounts are disabled: sign in with Azure AD):\n")
 	}
 	renderSignInNext(&b, r)
+	if c := r.Chart; c != nil {
+		fmt.Fprintf(&b, "  # podid runs nothing of its own: install it onto the real node\n  helm install %s charts/podid -n %s -f %s\n  kubectl -n %s rollout status daemonset/%s-nmi\n",
+			c.Release, c.Namespace, c.ValuesFile, c.Namespace, c.Release)
+	}
 	if d := r.Demo; d != nil {
 		bound := d.BoundPods()
 		if len(bound) > 0 {

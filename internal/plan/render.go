@@ -79,24 +79,29 @@ func (p *Plan) Render(w io.Writer) error {
 		}
 		_ = tw.Flush()
 	}
-	s("webhook", "the workload-identity webhook (podid wi-webhook) on a free loopback port, called by URL; pods labelled azure.workload.identity/use get their projected token")
-	d("log %s", p.WebhookLog())
-	s("accounts", "ServiceAccount %s/%s for the node agents", AgentNamespace, AgentServiceAccount)
-	if p.Mic.AppID != "" {
-		s("mic", "write the secret of service principal %s to %s", p.Mic.App, p.Mic.SecretFile)
-		d("run %s %s", rt.Executable, strings.Join(p.MicArgs(rt), " "))
+	if c := p.Chart; c != nil {
+		s("chart values", "write %s: podid's chart on the real node %s (image %s, mic and nmi in the host network, the webhook off); podid up runs no mic, agent or webhook", c.ValuesFile, p.RealNodes[0].Name, PodidImage.Refs[0])
+		d("helm install %s charts/podid -n %s -f %s", c.Release, c.Namespace, c.ValuesFile)
 	} else {
-		s("mic", "run %s %s", rt.Executable, strings.Join(p.MicArgs(rt), " "))
-		d("no service principal for mic in the world: node token mode cannot assign identities")
-	}
-	d("log %s", p.Mic.Log)
-	if len(p.RealNodes) > 0 {
-		s("nmi", "one node agent per node; on real nodes it redirects 169.254.169.254 with iptables, rules removed by podid down")
-	} else {
-		s("nmi", "one node agent per node, --manage-iptables=false (token requests go to the agent directly)")
-	}
-	for _, n := range p.AllNodes() {
-		d("run %s %s", rt.Executable, strings.Join(p.AgentArgs(n, rt), " "))
+		s("webhook", "the workload-identity webhook (podid wi-webhook) on a free loopback port, called by URL; pods labelled azure.workload.identity/use get their projected token")
+		d("log %s", p.WebhookLog())
+		s("accounts", "ServiceAccount %s/%s for the node agents", AgentNamespace, AgentServiceAccount)
+		if p.Mic.AppID != "" {
+			s("mic", "write the secret of service principal %s to %s", p.Mic.App, p.Mic.SecretFile)
+			d("run %s %s", rt.Executable, strings.Join(p.MicArgs(rt), " "))
+		} else {
+			s("mic", "run %s %s", rt.Executable, strings.Join(p.MicArgs(rt), " "))
+			d("no service principal for mic in the world: node token mode cannot assign identities")
+		}
+		d("log %s", p.Mic.Log)
+		if len(p.RealNodes) > 0 {
+			s("nmi", "one node agent per node; on real nodes it redirects 169.254.169.254 with iptables, rules removed by podid down")
+		} else {
+			s("nmi", "one node agent per node, --manage-iptables=false (token requests go to the agent directly)")
+		}
+		for _, n := range p.AllNodes() {
+			d("run %s %s", rt.Executable, strings.Join(p.AgentArgs(n, rt), " "))
+		}
 	}
 	if dm := p.Demo; dm != nil {
 		s("demo", "namespace %s: AzureIdentity %s (client %s), AzureIdentityBinding %s (selector %s)", dm.Namespace, dm.IdentityName, dm.ClientID, dm.Binding, dm.Selector)
@@ -107,7 +112,13 @@ func (p *Plan) Render(w io.Writer) error {
 			}
 			d("pod %s on %s (%s)", pod.Name, pod.Node, label)
 		}
-		s("wait", "nodes Ready, pods Running, assignments Assigned, agents ready")
+		if p.Chart != nil {
+			s("wait", "nodes Ready, pods Running")
+		} else {
+			s("wait", "nodes Ready, pods Running, assignments Assigned, agents ready")
+		}
+	} else if p.Chart != nil {
+		s("wait", "nodes Ready")
 	} else {
 		s("wait", "nodes Ready, agents ready")
 	}

@@ -93,7 +93,7 @@ func TestAgentCannotWriteAssignments(t *testing.T) {
 	for _, vs := range valueSets {
 		t.Run(vs.name, func(t *testing.T) {
 			r := mustRender(t, vs, false)
-			for _, ref := range [][2]string{{"ClusterRole", "podid-nmi"}, {"Role", "podid-nmi-token"}} {
+			for _, ref := range [][2]string{{"ClusterRole", "podid-nmi"}, {"Role", "podid-nmi"}} {
 				for _, rule := range role(t, r.Manifest, ref[0], ref[1]).Rules {
 					for _, g := range rule.APIGroups {
 						if g != "aadpodidentity.k8s.io" && g != "*" {

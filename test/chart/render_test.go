@@ -71,6 +71,9 @@ workloadIdentity:
 `},
 	{name: "cluster-wide-identities", namespace: "podid-system", values: `
 forceNamespaced: "false"
+apiServer:
+  host: 10.0.0.10
+  port: 6443
 image:
   repository: registry.example.com/mirror/podid
   tag: v0.1.0-rc.1
@@ -81,8 +84,11 @@ rbac:
 mic:
   replicas: 3
   logVerbosity: 1
+  hostNetwork: true
 nmi:
   hostTokenAllow: [kube-system/csi-secrets-store-provider-azure, node]
+  iptables: /usr/sbin/iptables-legacy
+  lockDir: /var/run/podid
 workloadIdentity:
   replicas: 3
   tenantID: 55555555-5555-5555-5555-555555555555

@@ -20,7 +20,7 @@ func TestMigrateSeed004OnTheRealNode(t *testing.T) {
 	_, rec := upWithARealNode(t)
 	dir := rec.StateDir
 	k := kubectl(t, rec.Kubeconfig)
-	const ns, realNode = "aad-pod-identity-poc", "aks-system-12583646-vmss000002"
+	const ns = "aad-pod-identity-poc"
 	if out, err := k("apply", "-f", "../integration/testdata/seed004.yaml"); err != nil {
 		t.Fatalf("kubectl apply: %v\n%s", err, out)
 	}

@@ -52,7 +52,6 @@ func TestRealNodeRunsTheSeeds(t *testing.T) {
 	rec := readRecord(t, dir)
 	t.Logf("podid up --real-nodes 1 --detach took %s (ready after %.1fs)", up.took.Round(time.Millisecond), rec.StartSeconds)
 	k := kubectl(t, rec.Kubeconfig)
-	const realNode = "aks-system-12583646-vmss000002"
 
 	nodes, err := k("get", "nodes", "-o", "wide")
 	if err != nil || !strings.Contains(nodes, realNode) || !strings.Contains(nodes, "containerd://") || !strings.Contains(nodes, "kwok") {
@@ -79,21 +78,7 @@ func TestRealNodeRunsTheSeeds(t *testing.T) {
 
 	// podid up's own demo pods on the fake nodes carry the same labels;
 	// the Deployment's pod is the one on the real node.
-	var seedPod string
-	waitFor(t, "seed 004's Deployment to have a pod on the real node", func(ctx context.Context) error {
-		out, err := k("-n", "aad-pod-identity-poc", "get", "pods", "-l", "app=az-keyvault-reader-test", "--field-selector", "spec.nodeName="+realNode, "-o", "name")
-		if seedPod = strings.TrimSpace(out); err != nil || seedPod == "" {
-			return fmt.Errorf("no pod yet: %q (%v)", out, err)
-		}
-		return nil
-	})
-	waitFor(t, "seed 004's pod on the real node to log the secret", func(ctx context.Context) error {
-		out, err := k("-n", "aad-pod-identity-poc", "logs", seedPod, "-c", "busybox")
-		if err != nil || !strings.Contains(out, demoSecretValue) {
-			return fmt.Errorf("busybox log %q (%v)", out, err)
-		}
-		return nil
-	})
+	seedPod := seed004ReadsItsSecret(t, k)
 	pods, _ := k("get", "pods", "-A", "-o", "wide")
 	for _, p := range []string{"az-keyvault-reader-test-", "podidentitydemo", "unlabelled"} {
 		if !lineHas(pods, p, realNode) {
@@ -121,6 +106,29 @@ func TestRealNodeRunsTheSeeds(t *testing.T) {
 	if d := testenv.Diff(before, testenv.Snapshot(t)); len(d) > 0 {
 		t.Errorf("podid down left the machine changed:\n%s", strings.Join(d, "\n"))
 	}
+}
+
+// seed004ReadsItsSecret waits until the pod of seed 004's Deployment on the
+// real node has logged the secret it read from Key Vault with a token from
+// 169.254.169.254, and returns the pod.
+func seed004ReadsItsSecret(t *testing.T, k func(args ...string) (string, error)) string {
+	t.Helper()
+	var seedPod string
+	waitFor(t, "seed 004's Deployment to have a pod on the real node", func(ctx context.Context) error {
+		out, err := k("-n", "aad-pod-identity-poc", "get", "pods", "-l", "app=az-keyvault-reader-test", "--field-selector", "spec.nodeName="+realNode, "-o", "name")
+		if seedPod = strings.TrimSpace(out); err != nil || seedPod == "" {
+			return fmt.Errorf("no pod yet: %q (%v)", out, err)
+		}
+		return nil
+	})
+	waitFor(t, "seed 004's pod on the real node to log the secret", func(ctx context.Context) error {
+		out, err := k("-n", "aad-pod-identity-poc", "logs", seedPod, "-c", "busybox")
+		if err != nil || !strings.Contains(out, demoSecretValue) {
+			return fmt.Errorf("busybox log %q (%v)", out, err)
+		}
+		return nil
+	})
+	return seedPod
 }
 
 func lineHas(text string, words ...string) bool {

@@ -197,22 +197,31 @@ func TestPeopleSignInWithAzureAD(t *testing.T) {
 func errorOf(r signInRun) error { return fmt.Errorf("%w: %s", r.err, lastLines(r.out, 2)) }
 
 // kubelogin returns the folder holding kubelogin, built once from the Go
-// module proxy into ~/.cache/podid/tools; the test skips when it cannot
-// be built, except under CI.
+// module proxy into ~/.cache/podid/tools.
 func kubelogin(t *testing.T) string {
+	t.Helper()
+	return filepath.Dir(goTool(t, "kubelogin", "github.com/Azure/kubelogin@"+kubeloginVersion, nil))
+}
+
+// goTool returns the path of the named tool, built once with go install
+// from the Go module proxy into ~/.cache/podid/tools; current, when not
+// nil, says whether a binary already there is the wanted version. The
+// test skips when the tool cannot be built, except under CI.
+func goTool(t *testing.T, name, pkgAtVersion string, current func(bin string) bool) string {
 	t.Helper()
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		testenv.Missing(t, "no cache folder for kubelogin: %v", err)
+		testenv.Missing(t, "no cache folder for %s: %v", name, err)
 	}
 	tools := filepath.Join(cache, "podid", "tools")
-	if _, err := os.Stat(filepath.Join(tools, "kubelogin")); err == nil {
-		return tools
+	bin := filepath.Join(tools, name)
+	if _, err := os.Stat(bin); err == nil && (current == nil || current(bin)) {
+		return bin
 	}
-	cmd := exec.Command("go", "install", "github.com/Azure/kubelogin@"+kubeloginVersion)
+	cmd := exec.Command("go", "install", pkgAtVersion)
 	cmd.Env = append(os.Environ(), "GOBIN="+tools)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		testenv.Missing(t, "cannot build kubelogin %s: %v\n%s", kubeloginVersion, err, out)
+		testenv.Missing(t, "cannot build %s: %v\n%s", pkgAtVersion, err, out)
 	}
-	return tools
+	return bin
 }

@@ -90,3 +90,16 @@ else nmi.tenantID; empty means the ConfigMap <fullname>-wi-webhook-tenant.
 {{- define "podid.wiWebhookTenant" -}}
 {{- default .Values.nmi.tenantID .Values.workloadIdentity.tenantID -}}
 {{- end }}
+
+{{/*
+podid.apiServerEnv points in-cluster clients at apiServer.host instead of
+the kubernetes Service's ClusterIP; nothing when the host is empty.
+*/}}
+{{- define "podid.apiServerEnv" -}}
+{{- with .Values.apiServer.host -}}
+- name: KUBERNETES_SERVICE_HOST
+  value: {{ . | quote }}
+- name: KUBERNETES_SERVICE_PORT
+  value: {{ $.Values.apiServer.port | toString | quote }}
+{{- end }}
+{{- end }}

@@ -8,6 +8,6 @@ import (
 )
 
 // NewApplier fails: iptables exists on Linux only.
-func NewApplier() (*Applier, error) {
+func NewApplier(binary string) (*Applier, error) {
 	return nil, errors.New("iptables rules are not supported on " + runtime.GOOS)
 }

@@ -28,6 +28,13 @@
 // identity's chain aad-metadata or another DNAT in PREROUTING. The agent
 // refuses to start beside them rather than compete for pods' traffic.
 //
+// A node programs either nf_tables or the legacy x_tables through iptables,
+// and rules written through one backend are invisible to the other.
+// ResolveIPTables turns the agent's --iptables into the binary to run;
+// with "auto" it reads both backends (ProbeBackends, iptables-*-save) and
+// ChooseBackend, pure, picks the one kubelet marked with its
+// KUBE-IPTABLES-HINT chain, else the one with more rules, else nf_tables.
+//
 // Applier (Linux) creates the chains and repairs drift. Nothing removes
 // them when the agent exits: the rules are the node's fail-closed state,
 // and only RemoveAll, the uninstall step, deletes them.

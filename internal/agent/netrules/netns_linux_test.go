@@ -83,7 +83,7 @@ func runHelper() int {
 		fmt.Println("plan:", err)
 		return 1
 	}
-	a, err := NewApplier()
+	a, err := NewApplier(IPTablesOnPath)
 	if err != nil {
 		fmt.Println("applier:", err)
 		return 1

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/podid/podid/internal/agent"
+	"github.com/podid/podid/internal/agent/netrules"
 	"github.com/podid/podid/internal/controller"
 	"github.com/podid/podid/internal/kubeclient"
 	"github.com/podid/podid/internal/logging"
@@ -85,7 +86,8 @@ func NewNMICommand(ctx context.Context) *cobra.Command {
 }
 
 func newCleanupCommand(logOpts *logging.Options) *cobra.Command {
-	return &cobra.Command{
+	iptables := netrules.IPTablesOnPath
+	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Remove the node agent's iptables rules from this node (the uninstall step)",
 		Long: `cleanup removes every iptables rule and chain the node agent installs on this
@@ -93,17 +95,22 @@ node, whatever addresses they were planned for, and exits.
 
 It is the uninstall step: the agent leaves its rules in place when it stops,
 so that pods never reach the node's real IMDS while an agent restarts, rolls
-or crashes. Run it on each node once podid is removed from it, e.g. from an
-uninstall hook. It needs the rights to change iptables (root or NET_ADMIN).`,
+or crashes. Agents run by the chart's DaemonSet remove their rules themselves
+when an uninstall deletes that DaemonSet; run this on a node where one could
+not (its log says so), or after removing an agent installed another way. It
+needs the rights to change iptables (root or NET_ADMIN); --iptables must name
+the backend the agent used (auto finds it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := daemonLogger(cmd, logOpts)
 			if err != nil {
 				return err
 			}
-			return logging.Logged(log, "nmi cleanup failed", agent.Cleanup(log))
+			return logging.Logged(log, "nmi cleanup failed", agent.CleanupWith(cmd.Context(), log, iptables))
 		},
 	}
+	agent.AddIPTablesFlag(cmd.Flags(), &iptables)
+	return cmd
 }
 
 // daemonLogger validates the log options and installs their logger as the

@@ -100,6 +100,7 @@ func makePlan(o *Options) (*plan.Plan, error) {
 		StateDir: o.StateDir, Nodes: o.Nodes, RealNodes: o.RealNodes, APIServerPort: o.APIServerPort, CloudPort: o.CloudPort,
 		WorldSource: source, World: st, ScaleSet: o.ScaleSet, MicApp: o.MicApp,
 		TokenMode: o.TokenMode, SkipSteps: o.SkipSteps, Log: o.Log, SignIn: o.SignIn,
+		WithoutPodid: o.WithoutPodid,
 	}
 	if !o.NoDemo {
 		in.Demo = &plan.DemoInput{Identity: o.DemoIdentity, Vault: o.DemoVault, Secret: o.DemoSecret}

@@ -56,12 +56,18 @@ func (r *runner) components() []component {
 			component{name: "agent rules", stop: r.removeAgentRules},
 		)
 	}
-	cs = append(cs,
-		component{name: "workload-identity webhook", start: r.startWebhook, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.webhook) }},
-		component{name: "agent account", start: r.createAgentAccount},
-		component{name: "mic", start: r.startMic, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.mic) }},
-		component{name: "agents", start: r.startAgents, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.agents...) }},
-	)
+	if r.p.Chart != nil {
+		// The user installs podid with its chart: podid up writes the
+		// values and runs none of podid's components itself.
+		cs = append(cs, component{name: "chart values", start: r.writeChartValues})
+	} else {
+		cs = append(cs,
+			component{name: "workload-identity webhook", start: r.startWebhook, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.webhook) }},
+			component{name: "agent account", start: r.createAgentAccount},
+			component{name: "mic", start: r.startMic, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.mic) }},
+			component{name: "agents", start: r.startAgents, stop: r.stopChildren, describe: func() []plan.Process { return r.describe(r.agents...) }},
+		)
+	}
 	if r.p.Demo != nil {
 		cs = append(cs, component{name: "demo", start: r.applyDemo})
 	}

@@ -44,6 +44,9 @@ type Options struct {
 	SignIn plan.SignInInput
 	// NoDemo skips the demo objects.
 	NoDemo bool
+	// WithoutPodid runs no mic, agent or webhook; the user installs podid
+	// onto the real node with its chart.
+	WithoutPodid bool
 	// Detach returns once ready and leaves everything running.
 	Detach bool
 	// DryRun prints the plan and starts nothing.
@@ -95,6 +98,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.SignIn.DisableLocalAccounts, "disable-local-accounts", o.SignIn.DisableLocalAccounts, "Write no client-certificate admin kubeconfig to the state folder and refuse podid get-credentials --admin: operators sign in with Azure AD, as on AKS with local accounts disabled.")
 	fs.BoolVar(&o.SignIn.EnableAzureRBAC, "enable-azure-rbac", o.SignIn.EnableAzureRBAC, "Authorize Azure AD users with Azure role assignments (the AKS RBAC roles on managedCluster/<name> of the world) after Kubernetes RBAC, as az aks create --enable-azure-rbac; needs a managed cluster in the world.")
 	fs.BoolVar(&o.NoDemo, "no-demo", o.NoDemo, "Apply no demo objects.")
+	fs.BoolVar(&o.WithoutPodid, "without-podid", o.WithoutPodid, "Run no mic, node agent or webhook: install podid onto the real node yourself, with helm install podid charts/podid -n kube-system -f <state-dir>/"+plan.ChartValuesFile+" (written by podid up, with podid's image in the nodes' registry). Needs --real-nodes 1.")
 	fs.BoolVar(&o.Detach, "detach", o.Detach, "Return once everything is ready and leave it running; stop it with podid down.")
 	fs.BoolVar(&o.DryRun, "dry-run", o.DryRun, "Print the plan and start nothing.")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "Longest time the start may take, building the control-plane binaries included.")

@@ -87,7 +87,11 @@ func (r *runner) fill(rec *plan.Record) {
 	rec.DoctorClientID, rec.DoctorSecretFile = r.p.Doctor.AppID, r.p.Doctor.SecretFile
 	rec.Vaults = r.cloud.VaultURLs()
 	rec.Demo = r.p.Demo
+	rec.Chart = r.p.Chart
 	rec.ACR = r.acrRecord()
+	if r.images != nil {
+		rec.ImageRegistry = r.images.Addr
+	}
 	rec.Agents = map[string]string{}
 	for _, n := range r.p.AllNodes() {
 		rec.Agents[n.Name] = n.AgentAddr

@@ -1,0 +1,289 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/crane"
+
+	"github.com/podid/podid/internal/node"
+	"github.com/podid/podid/internal/testenv"
+)
+
+// helmVersion is the helm CLI the chart tests install with: the version of
+// the Helm SDK in go.mod, so the CLI and the render tests agree.
+const helmVersion = "v3.19.5"
+
+// realNode is the node podid up --real-nodes 1 runs for real.
+const realNode = "aks-system-12583646-vmss000002"
+
+// The issue's demonstration: on podid up's cluster with a real node and no
+// podid of its own, `helm install podid charts/podid` with the values
+// podid up wrote puts mic and nmi on the real node as containers of
+// podid's image; the agent programs the node's iptables from its
+// container; seed 004's workload, applied as published, reads its secret
+// with a token from 169.254.169.254; and `helm uninstall` leaves no rule,
+// chain, process or object of podid behind.
+func TestHelmInstallOnTheRealNode(t *testing.T) {
+	testenv.RequireRealNodes(t)
+	helm := helmCLI(t)
+	before := testenv.Snapshot(t)
+	_, lockErr := os.Stat("/run/xtables.lock")
+	dir := filepath.Join(t.TempDir(), "state")
+	t.Cleanup(func() {
+		_ = run(t, nil, "down", "--state-dir", dir)
+		noneLeft(t, dir)
+		if lockErr != nil { // the chart mounts the host's xtables lock, creating it
+			_ = os.Remove("/run/xtables.lock")
+		}
+	})
+	up := must(t, "up", "--detach", "--state-dir", dir, "--real-nodes", "1", "--without-podid")
+	rec := readRecord(t, dir)
+	t.Logf("podid up --real-nodes 1 --without-podid --detach took %s", up.took.Round(time.Millisecond))
+	if rec.Chart == nil || !strings.Contains(up.stdout, "helm install podid charts/podid -n kube-system -f "+rec.Chart.ValuesFile) {
+		t.Fatalf("podid up --without-podid should print the helm install line:\n%s", up.stdout)
+	}
+	for _, p := range rec.Processes {
+		if strings.HasPrefix(p.Name, "nmi") || p.Name == "mic" {
+			t.Fatalf("podid up --without-podid runs %s itself", p.Name)
+		}
+	}
+	k := kubectl(t, rec.Kubeconfig)
+	h := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, helm, args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+rec.Kubeconfig, "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+
+	start := time.Now()
+	if out, err := h("install", "podid", "../../charts/podid", "-n", "kube-system", "-f", rec.Chart.ValuesFile, "--wait", "--timeout", "3m"); err != nil {
+		pods, _ := k("get", "pods", "-A", "-o", "wide")
+		t.Fatalf("helm install: %v\n%s\npods:\n%s", err, out, pods)
+	}
+	// helm --wait can pass a DaemonSet before its controller has counted
+	// the nodes; kubectl rollout status waits for the controller's word.
+	for _, w := range []string{"daemonset/podid-nmi", "deployment/podid-mic"} {
+		if out, err := k("-n", "kube-system", "rollout", "status", w, "--timeout=90s"); err != nil {
+			pods, _ := k("get", "pods", "-A", "-o", "wide")
+			t.Fatalf("kubectl rollout status %s: %v\n%s\npods:\n%s", w, err, out, pods)
+		}
+	}
+	t.Logf("helm install → mic and the agent ready on the real node in %s", time.Since(start).Round(time.Millisecond))
+	pods, _ := k("-n", "kube-system", "get", "pods", "-l", "app.kubernetes.io/instance=podid", "-o", "wide")
+	for _, p := range []string{"podid-mic-", "podid-nmi-"} {
+		if !lineHas(pods, p, "Running", realNode) {
+			t.Errorf("no %s pod Running on the real node:\n%s", p, pods)
+		}
+	}
+	nat, err := exec.Command("iptables", "-t", "nat", "-S").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(nat), "PODID-METADATA") {
+		t.Fatalf("the agent's container installed no rule:\n%s", nat)
+	}
+	nmiLog, _ := k("-n", "kube-system", "logs", "daemonset/podid-nmi")
+	t.Logf("agent log:\n%s", lastLines(nmiLog, 8))
+
+	if out, err := k("apply", "-f", "../integration/testdata/seed004.yaml"); err != nil {
+		t.Fatalf("kubectl apply seed 004: %v\n%s", err, out)
+	}
+	seed004ReadsItsSecret(t, k)
+
+	// helm upgrade to a new image tag while a labelled pod asks for a token
+	// every 50 ms, and a stand-in for the node's IMDS at 169.254.169.254:80
+	// on the node counts every request that reaches it.
+	layout, err := node.NewLayout(0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := nodeIMDSStandIn(t, layout.Bridge)
+	if out, err := k("-n", "aad-pod-identity-poc", "run", "prober", "--image=busybox", "--restart=Never",
+		"--labels=aadpodidbinding=bind-user-identity-keyvault", "--command", "--", "sh", "-c", proberScript); err != nil {
+		t.Fatalf("kubectl run prober: %v\n%s", err, out)
+	}
+	waitFor(t, "the prober's first token", func(ctx context.Context) error {
+		out, err := k("-n", "aad-pod-identity-poc", "logs", "prober")
+		if err != nil || !strings.Contains(out, "ok") {
+			return fmt.Errorf("prober log %q (%v)", lastLines(out, 2), err)
+		}
+		return nil
+	})
+	if err := crane.Tag(rec.ImageRegistry+"/podid:latest", "v2", crane.Insecure); err != nil {
+		t.Fatalf("tag podid's image v2: %v", err)
+	}
+	upgradeStart := time.Now()
+	if out, err := h("upgrade", "podid", "../../charts/podid", "-n", "kube-system", "-f", rec.Chart.ValuesFile, "--set", "image.tag=v2", "--wait", "--timeout", "3m"); err != nil {
+		pods, _ := k("get", "pods", "-A", "-o", "wide")
+		t.Fatalf("helm upgrade: %v\n%s\npods:\n%s", err, out, pods)
+	}
+	upgraded := time.Since(upgradeStart)
+	waitFor(t, "the new agent's pod", func(ctx context.Context) error {
+		out, err := k("-n", "kube-system", "get", "pods", "-l", "app.kubernetes.io/component=nmi", "-o", "jsonpath={.items[*].spec.containers[0].image} {.items[*].status.containerStatuses[0].ready}")
+		if err != nil || out != "podid.local/podid:v2 true" {
+			return fmt.Errorf("agent pods: %q (%v)", out, err)
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second) // tokens after the rollout
+	probes, _ := k("-n", "aad-pod-identity-poc", "logs", "prober", "--timestamps")
+	r := rolloutFrom(probes, upgradeStart.Add(-time.Second), time.Now())
+	t.Logf("helm upgrade to tag v2 --wait: %s; during it %d tokens, %d refused, longest gap between tokens %s; %d requests reached the node's IMDS",
+		upgraded.Round(time.Millisecond), r.ok, r.refused, r.longestGap.Round(time.Millisecond), hits.Load())
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d requests of a labelled pod reached the node's IMDS during the upgrade", n)
+	}
+	if r.ok == 0 || r.longestGap > 30*time.Second {
+		t.Errorf("the pod's tokens did not come back after the upgrade: %+v\n%s", r, lastLines(probes, 20))
+	}
+
+	start = time.Now()
+	if out, err := h("uninstall", "podid", "-n", "kube-system", "--wait", "--timeout", "3m"); err != nil {
+		t.Fatalf("helm uninstall: %v\n%s", err, out)
+	}
+	waitFor(t, "podid's pods to be gone", func(ctx context.Context) error {
+		out, err := k("get", "pods", "-A", "-l", "app.kubernetes.io/instance=podid", "-o", "name")
+		if err != nil || strings.TrimSpace(out) != "" {
+			return fmt.Errorf("pods left: %q (%v)", out, err)
+		}
+		return nil
+	})
+	t.Logf("helm uninstall → pods gone in %s", time.Since(start).Round(time.Millisecond))
+	waitFor(t, "no podid rule on the node", func(ctx context.Context) error {
+		out, err := exec.Command("iptables-save").Output()
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, "PODID") {
+				return fmt.Errorf("left after helm uninstall: %s", line)
+			}
+		}
+		return nil
+	})
+	// The control: with the rules gone, the same pod's requests reach the
+	// stand-in, so the zero above was the rules' doing.
+	waitFor(t, "the prober to reach the node's IMDS once podid is uninstalled", func(ctx context.Context) error {
+		if hits.Load() == 0 {
+			return errors.New("no request at the stand-in yet")
+		}
+		return nil
+	})
+	if left := podidAgents(); len(left) > 0 {
+		t.Errorf("podid processes left after helm uninstall: %v", left)
+	}
+	kinds := "all,serviceaccounts,roles,rolebindings,clusterroles,clusterrolebindings,poddisruptionbudgets,configmaps,secrets,leases,azurepodidentityexceptions"
+	if out, err := k("get", kinds, "-A", "-l", "app.kubernetes.io/instance=podid", "-o", "name"); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("objects left after helm uninstall (%v):\n%s", err, out)
+	}
+
+	must(t, "down", "--state-dir", dir)
+	noneLeft(t, dir)
+	if lockErr != nil {
+		_ = os.Remove("/run/xtables.lock")
+	}
+	if d := testenv.Diff(before, testenv.Snapshot(t)); len(d) > 0 {
+		t.Errorf("podid down left the machine changed:\n%s", strings.Join(d, "\n"))
+	}
+}
+
+// proberScript asks the agent for a token every 50 ms and prints ok or
+// fail for each answer.
+const proberScript = `while true; do if wget -q -O /dev/null --header Metadata:true "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net"; then echo ok; else echo fail; fi; sleep 0.05; done`
+
+// rollout is what the prober saw in a time window.
+type rollout struct {
+	ok, refused int
+	longestGap  time.Duration
+}
+
+// rolloutFrom reads `kubectl logs --timestamps` of the prober between from
+// and to: tokens, refusals and the longest time between two tokens.
+func rolloutFrom(logs string, from, to time.Time) rollout {
+	var r rollout
+	var last time.Time
+	for _, line := range strings.Split(logs, "\n") {
+		ts, word, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil || at.Before(from) || at.After(to) {
+			continue
+		}
+		switch word {
+		case "ok":
+			r.ok++
+			if !last.IsZero() && at.Sub(last) > r.longestGap {
+				r.longestGap = at.Sub(last)
+			}
+			last = at
+		case "fail":
+			r.refused++
+		}
+	}
+	return r
+}
+
+// nodeIMDSStandIn answers 169.254.169.254:80 on the node's bridge, where a
+// pod's metadata request lands if no rule redirects or refuses it, and
+// counts the requests.
+func nodeIMDSStandIn(t *testing.T, bridge string) *atomic.Int64 {
+	t.Helper()
+	if out, err := exec.Command("ip", "addr", "add", "169.254.169.254/32", "dev", bridge).CombinedOutput(); err != nil {
+		t.Fatalf("add the metadata address to %s: %v\n%s", bridge, err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "addr", "del", "169.254.169.254/32", "dev", bridge).Run() })
+	ln, err := net.Listen("tcp", "169.254.169.254:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int64
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		http.Error(w, "the node's IMDS (stand-in)", http.StatusNotFound)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return &hits
+}
+
+// podidAgents lists processes running `podid nmi`.
+func podidAgents() []string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) > 1 && filepath.Base(args[0]) == "podid" && args[1] == "nmi" {
+			out = append(out, e.Name()+": "+strings.Join(args, " "))
+		}
+	}
+	return out
+}
+
+// helmCLI returns the helm CLI of helmVersion, built once from the Go
+// module proxy.
+func helmCLI(t *testing.T) string {
+	t.Helper()
+	return goTool(t, "helm", "helm.sh/helm/v3/cmd/helm@"+helmVersion, func(bin string) bool {
+		out, err := exec.Command(bin, "version", "--short").Output()
+		return err == nil && strings.HasPrefix(string(out), helmVersion)
+	})
+}
