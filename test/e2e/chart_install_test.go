@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/crane"
+	"sigs.k8s.io/yaml"
 
+	"github.com/podid/podid/internal/doctor"
 	"github.com/podid/podid/internal/node"
 	"github.com/podid/podid/internal/testenv"
 )
@@ -32,8 +34,11 @@ const realNode = "aks-system-12583646-vmss000002"
 // podid up wrote puts mic and nmi on the real node as containers of
 // podid's image; the agent programs the node's iptables from its
 // container; seed 004's workload, applied as published, reads its secret
-// with a token from 169.254.169.254; and `helm uninstall` leaves no rule,
-// chain, process or object of podid behind.
+// with a token from 169.254.169.254, and podid doctor finds the install
+// healthy; `helm upgrade` to a new image tag never lets a labelled pod
+// reach the node's IMDS; `helm uninstall` leaves no rule, chain, process or
+// object of podid behind; and the same render as a manifest installs with
+// `kubectl apply` and uninstalls with `kubectl delete`, keeping the CRDs.
 func TestHelmInstallOnTheRealNode(t *testing.T) {
 	testenv.RequireRealNodes(t)
 	helm := helmCLI(t)
@@ -101,7 +106,35 @@ func TestHelmInstallOnTheRealNode(t *testing.T) {
 	if out, err := k("apply", "-f", "../integration/testdata/seed004.yaml"); err != nil {
 		t.Fatalf("kubectl apply seed 004: %v\n%s", err, out)
 	}
-	seed004ReadsItsSecret(t, k)
+	seedPod := seed004ReadsItsSecret(t, k)
+
+	// The doctor finds the chart's mic and agent as on a cluster of one's
+	// own: a Deployment holding the Lease, an agent ready on the pod's node,
+	// one installation.
+	var values struct {
+		NMI struct {
+			ProbePort int `json:"probePort"`
+		} `json:"nmi"`
+	}
+	if b, err := os.ReadFile(rec.Chart.ValuesFile); err != nil || yaml.Unmarshal(b, &values) != nil {
+		t.Fatalf("read %s: %v", rec.Chart.ValuesFile, err)
+	}
+	d := doctorPod(t, dir, "aad-pod-identity-poc/"+strings.TrimPrefix(seedPod, "pod/"), "--agent-port", fmt.Sprint(values.NMI.ProbePort))
+	for _, check := range []string{"controller", "node-agent", "duplicate-agents", "pod-binding", "assignment-state"} {
+		var seen []string
+		for _, f := range d.report.Findings {
+			if f.Check == check {
+				seen = append(seen, string(f.Status)+": "+f.Message)
+				if f.Status != doctor.Pass {
+					t.Errorf("podid doctor on the chart's install: %s %s %s: %s", check, f.Status, f.Object, f.Message)
+				}
+			}
+		}
+		if len(seen) == 0 {
+			t.Errorf("podid doctor reported nothing for %s:\n%s", check, d.out)
+		}
+		t.Logf("doctor %s: %s", check, strings.Join(seen, "; "))
+	}
 
 	// helm upgrade to a new image tag while a labelled pod asks for a token
 	// every 50 ms, and a stand-in for the node's IMDS at 169.254.169.254:80
@@ -151,43 +184,53 @@ func TestHelmInstallOnTheRealNode(t *testing.T) {
 	}
 
 	start = time.Now()
+	atUninstall := hits.Load()
 	if out, err := h("uninstall", "podid", "-n", "kube-system", "--wait", "--timeout", "3m"); err != nil {
 		t.Fatalf("helm uninstall: %v\n%s", err, out)
 	}
-	waitFor(t, "podid's pods to be gone", func(ctx context.Context) error {
-		out, err := k("get", "pods", "-A", "-l", "app.kubernetes.io/instance=podid", "-o", "name")
-		if err != nil || strings.TrimSpace(out) != "" {
-			return fmt.Errorf("pods left: %q (%v)", out, err)
-		}
-		return nil
-	})
-	t.Logf("helm uninstall → pods gone in %s", time.Since(start).Round(time.Millisecond))
-	waitFor(t, "no podid rule on the node", func(ctx context.Context) error {
-		out, err := exec.Command("iptables-save").Output()
-		if err != nil {
-			return err
-		}
-		for _, line := range strings.Split(string(out), "\n") {
-			if strings.Contains(line, "PODID") {
-				return fmt.Errorf("left after helm uninstall: %s", line)
-			}
-		}
-		return nil
-	})
-	// The control: with the rules gone, the same pod's requests reach the
-	// stand-in, so the zero above was the rules' doing.
-	waitFor(t, "the prober to reach the node's IMDS once podid is uninstalled", func(ctx context.Context) error {
-		if hits.Load() == 0 {
-			return errors.New("no request at the stand-in yet")
-		}
-		return nil
-	})
-	if left := podidAgents(); len(left) > 0 {
-		t.Errorf("podid processes left after helm uninstall: %v", left)
+	nothingOfPodidLeft(t, k, "helm uninstall", hits, atUninstall)
+	t.Logf("helm uninstall → pods gone and rules removed in %s", time.Since(start).Round(time.Millisecond))
+
+	// The one-file manifest, rendered as deploy/podid.yaml is but with this
+	// cluster's values, installs and uninstalls with kubectl alone.
+	manifest := filepath.Join(t.TempDir(), "podid.yaml")
+	out, err := h("template", "podid", "../../charts/podid", "-n", "kube-system", "-f", rec.Chart.ValuesFile, "--include-crds", "--kube-version", "1.34.2")
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, out)
 	}
-	kinds := "all,serviceaccounts,roles,rolebindings,clusterroles,clusterrolebindings,poddisruptionbudgets,configmaps,secrets,leases,azurepodidentityexceptions"
-	if out, err := k("get", kinds, "-A", "-l", "app.kubernetes.io/instance=podid", "-o", "name"); err != nil || strings.TrimSpace(out) != "" {
-		t.Errorf("objects left after helm uninstall (%v):\n%s", err, out)
+	if err := os.WriteFile(manifest, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	if out, err := k("apply", "--server-side", "-f", manifest); err != nil {
+		t.Fatalf("kubectl apply --server-side -f podid.yaml: %v\n%s", err, out)
+	}
+	for _, w := range []string{"daemonset/podid-nmi", "deployment/podid-mic"} {
+		if out, err := k("-n", "kube-system", "rollout", "status", w, "--timeout=90s"); err != nil {
+			t.Fatalf("kubectl rollout status %s: %v\n%s", w, err, out)
+		}
+	}
+	applied := time.Now()
+	waitFor(t, "the prober's tokens from the manifest's agent", func(ctx context.Context) error {
+		probes, _ := k("-n", "aad-pod-identity-poc", "logs", "prober", "--timestamps", "--since=30s")
+		if r := rolloutFrom(probes, applied, time.Now()); r.ok == 0 || r.refused > 0 && r.ok < 3 {
+			return fmt.Errorf("since the install: %+v", r)
+		}
+		return nil
+	})
+	t.Logf("kubectl apply -f podid.yaml → tokens again in %s", time.Since(start).Round(time.Millisecond))
+	atDelete := hits.Load()
+	time.Sleep(time.Second)
+	if n := hits.Load(); n != atDelete {
+		t.Errorf("%d requests reached the node's IMDS with the manifest's agent serving", n-atDelete)
+	}
+	// Its CRDs stay: deleting them would delete every AzureIdentity.
+	if out, err := k("delete", "-f", manifest, "-l", "app.kubernetes.io/instance=podid", "--wait"); err != nil {
+		t.Fatalf("kubectl delete -f podid.yaml -l app.kubernetes.io/instance=podid: %v\n%s", err, out)
+	}
+	nothingOfPodidLeft(t, k, "kubectl delete -f podid.yaml", hits, hits.Load())
+	if out, err := k("-n", "aad-pod-identity-poc", "get", "azureidentity", "aad-user-identity", "-o", "name"); err != nil {
+		t.Errorf("the seed's AzureIdentity went with the uninstall (%v): %s", err, out)
 	}
 
 	must(t, "down", "--state-dir", dir)
@@ -259,6 +302,47 @@ func nodeIMDSStandIn(t *testing.T, bridge string) *atomic.Int64 {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return &hits
+}
+
+// nothingOfPodidLeft waits, after an uninstall, until no pod of the release
+// runs, no podid rule is left on the node and the prober's requests reach
+// the stand-in for the node's IMDS again (more than since), which proves the
+// zeros seen while podid served were the rules' doing; then it checks that
+// no agent process and no object of the release is left.
+func nothingOfPodidLeft(t *testing.T, k func(args ...string) (string, error), how string, hits *atomic.Int64, since int64) {
+	t.Helper()
+	waitFor(t, "podid's pods to be gone after "+how, func(ctx context.Context) error {
+		out, err := k("get", "pods", "-A", "-l", "app.kubernetes.io/instance=podid", "-o", "name")
+		if err != nil || strings.TrimSpace(out) != "" {
+			return fmt.Errorf("pods left: %q (%v)", out, err)
+		}
+		return nil
+	})
+	waitFor(t, "no podid rule on the node after "+how, func(ctx context.Context) error {
+		out, err := exec.Command("iptables-save").Output()
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, "PODID") {
+				return fmt.Errorf("left: %s", line)
+			}
+		}
+		return nil
+	})
+	waitFor(t, "the prober to reach the node's IMDS after "+how, func(ctx context.Context) error {
+		if hits.Load() <= since {
+			return errors.New("no new request at the stand-in yet")
+		}
+		return nil
+	})
+	if left := podidAgents(); len(left) > 0 {
+		t.Errorf("podid processes left after %s: %v", how, left)
+	}
+	kinds := "all,serviceaccounts,roles,rolebindings,clusterroles,clusterrolebindings,poddisruptionbudgets,configmaps,secrets,azurepodidentityexceptions"
+	if out, err := k("get", kinds, "-A", "-l", "app.kubernetes.io/instance=podid", "-o", "name"); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("objects left after %s (%v):\n%s", how, err, out)
+	}
 }
 
 // podidAgents lists processes running `podid nmi`.
