@@ -18,6 +18,10 @@ func (c *Cloud) serveAAD(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tenantRef, rest := parts[0], parts[1]
+	if strings.EqualFold(tenantRef, "common") && rest == instanceDiscoveryPath {
+		c.serveInstanceDiscovery(w, r)
+		return
+	}
 	if strings.EqualFold(tenantRef, "common") && strings.HasPrefix(strings.ToLower(rest), userRealmPrefix) {
 		c.serveUserRealm(w, r, rest)
 		return

@@ -6,9 +6,9 @@ import (
 	"strings"
 )
 
-// Resource Manager's view of AKS clusters: reads only. Clusters come from
-// the world file; what matters about them here is that they are scopes
-// for the AKS roles.
+// Resource Manager's view of AKS clusters: reads, and the kubeconfig
+// actions (arm_managedcluster_credentials.go). Clusters come from the
+// world file; they are scopes for the AKS roles.
 
 const managedClusterRead = ManagedClusterType + "/read"
 
@@ -26,6 +26,12 @@ func managedClusterJSON(m *ManagedCluster) map[string]any {
 
 // serveManagedClusters routes .../resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters[/name].
 func (c *Cloud) serveManagedClusters(call *armCall, sub, rg string, rest []string) {
+	if len(rest) == 2 {
+		if op, ok := credentialOps[strings.ToLower(rest[1])]; ok {
+			c.serveClusterCredential(call, sub, rg, rest[0], op)
+			return
+		}
+	}
 	if call.r.Method != http.MethodGet {
 		methodNotAllowed(call)
 		return

@@ -72,7 +72,16 @@ type Cloud struct {
 	vault map[string]*vaultListener
 	// azureNames are the servers ServeAzureNames started.
 	azureNames []*http.Server
-	wg         sync.WaitGroup
+	// discoveryProxies are the proxies StartDiscoveryProxy started.
+	discoveryProxies []*DiscoveryProxy
+	wg               sync.WaitGroup
+
+	// namesCert is the Azure-names certificate the main listener shows
+	// for those server names (azurenames_sni.go).
+	namesCert namesCert
+	// access holds how each managed cluster's API server is reached, as
+	// podid up reports it (model_managedcluster_access.go).
+	access clusterAccess
 }
 
 // Start brings up the cloud and returns once every listener is accepting.
@@ -142,7 +151,7 @@ func Start(ctx context.Context, opts Options) (*Cloud, error) {
 }
 
 func (c *Cloud) tlsConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{c.pki.serverCert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+	return &tls.Config{Certificates: []tls.Certificate{c.pki.serverCert}, GetCertificate: c.certificateFor, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 }
 
 func (c *Cloud) serve(srv *http.Server, ln net.Listener) {
@@ -196,6 +205,13 @@ func (c *Cloud) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error
+	// The proxies first: their tunnels are connections to the main
+	// listener, which Shutdown would wait for.
+	c.lnMu.Lock()
+	for _, p := range c.discoveryProxies {
+		errs = append(errs, p.Close())
+	}
+	c.lnMu.Unlock()
 	if c.https != nil {
 		errs = append(errs, c.https.Shutdown(ctx))
 	}

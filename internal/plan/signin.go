@@ -65,6 +65,11 @@ type SignIn struct {
 	LocalAccounts bool `json:"localAccounts"`
 	// AzureRBAC is the authorization webhook; nil unless enabled.
 	AzureRBAC *AzureRBAC `json:"azureRBAC,omitempty"`
+	// AzureCLIProxy is the HTTPS_PROXY az CLI needs to sign in to the
+	// embedded cloud (its authority check asks login.microsoftonline.com,
+	// which this proxy alone tunnels to the cloud); podid up sets it once
+	// the proxy listens, and it is empty in a plan.
+	AzureCLIProxy string `json:"azureCLIProxy,omitempty"`
 }
 
 // Cluster is the managed cluster the run stands for.
@@ -218,6 +223,42 @@ func renderSignInNext(b *strings.Builder, r *Record) {
 	user := filepath.Join(r.StateDir, "user.kubeconfig")
 	fmt.Fprintf(b, "  podid get-credentials --state-dir %s -f %s   # Azure AD sign-in, like az aks get-credentials\n", r.StateDir, user)
 	fmt.Fprintf(b, "  KUBECONFIG=%s kubectl get pods -A   # prints a code; approve it with podid cloud device approve --user UPN --code CODE\n", user)
+	renderAzureCLINext(b, r)
+}
+
+// AzureCLICloudName is the name podid's hints register the cloud under.
+const AzureCLICloudName = "podid"
+
+// AzureCLIRegisterArgs are the arguments of az cloud register for the
+// embedded cloud at cloudURL: Resource Manager and Azure AD both at the
+// cloud, Azure's resource IDs (the audiences the cloud accepts). With
+// every endpoint given, az asks the cloud for no metadata.
+func AzureCLIRegisterArgs(cloudURL string) []string {
+	return []string{"cloud", "register", "--name", AzureCLICloudName, "--profile", "latest",
+		"--endpoint-resource-manager", cloudURL + "/", "--endpoint-active-directory", cloudURL,
+		"--endpoint-active-directory-resource-id", "https://management.core.windows.net/",
+		"--endpoint-active-directory-graph-resource-id", "https://graph.windows.net/",
+		"--endpoint-management", "https://management.core.windows.net/", "--suffix-keyvault-dns", ".vault.azure.net"}
+}
+
+// AzureCLIEnv is the environment az CLI needs for the embedded cloud:
+// trust its CA, and reach login.microsoftonline.com through proxy while
+// talking to the cloud itself directly.
+func AzureCLIEnv(caFile, proxy string) []string {
+	return []string{"REQUESTS_CA_BUNDLE=" + caFile, "HTTPS_PROXY=" + proxy, "NO_PROXY=127.0.0.1,localhost"}
+}
+
+// renderAzureCLINext prints how az CLI signs in and gets the kubeconfig
+// of the world's managed cluster.
+func renderAzureCLINext(b *strings.Builder, r *Record) {
+	s := r.SignIn
+	if s.AzureCLIProxy == "" || s.Cluster.ID == "" {
+		return
+	}
+	fmt.Fprintf(b, "  # az CLI: register the cloud, sign in, get the kubeconfig (people need an AKS role, e.g. podid cloud role grant --role %q)\n", "Azure Kubernetes Service Cluster User Role")
+	fmt.Fprintf(b, "  export %s\n", strings.Join(AzureCLIEnv(r.CloudCA, s.AzureCLIProxy), " "))
+	fmt.Fprintf(b, "  az %s && az cloud set --name %s\n", strings.Join(AzureCLIRegisterArgs(r.CloudURL), " "), AzureCLICloudName)
+	fmt.Fprintf(b, "  az login --use-device-code --tenant %s && az aks get-credentials -g %s -n %s\n", s.TenantID, s.Cluster.ResourceGroup, s.Cluster.Name)
 }
 
 // TokenCacheDir is where podid get-token keeps people's tokens for the run

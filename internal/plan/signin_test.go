@@ -143,3 +143,44 @@ func TestAuthenticationConfigurationTrustsTheCloudForTheServerApp(t *testing.T) 
 		t.Fatalf("rules %+v", j.ClaimValidationRules)
 	}
 }
+
+// podid up's "next" tells az CLI users what they need: the proxy and CA
+// in the environment, the registration, and the cluster to ask for; a
+// plan without the proxy (nothing started) or without a managed cluster
+// prints none of it.
+func TestRenderNextAzureCLI(t *testing.T) {
+	withCluster := Cluster{Name: "aks-poc", ResourceGroup: "rg-aks-poc-container", ID: "/subscriptions/s/resourceGroups/rg-aks-poc-container/providers/Microsoft.ContainerService/managedClusters/aks-poc"}
+	cases := map[string]struct {
+		signIn SignIn
+		want   []string // lines present; nil means no az line at all
+	}{
+		"a running proxy and a managed cluster print the az steps": {
+			signIn: SignIn{TenantID: "t1", Cluster: withCluster, AzureCLIProxy: "http://127.0.0.1:4000"},
+			want: []string{
+				"export REQUESTS_CA_BUNDLE=/run/ca.pem HTTPS_PROXY=http://127.0.0.1:4000 NO_PROXY=127.0.0.1,localhost",
+				"az cloud register --name podid --profile latest --endpoint-resource-manager https://127.0.0.1:8443/ --endpoint-active-directory https://127.0.0.1:8443 ",
+				"az login --use-device-code --tenant t1 && az aks get-credentials -g rg-aks-poc-container -n aks-poc",
+			},
+		},
+		"no proxy, no az steps":           {signIn: SignIn{TenantID: "t1", Cluster: withCluster}},
+		"no managed cluster, no az steps": {signIn: SignIn{TenantID: "t1", Cluster: Cluster{Name: "podid", ResourceGroup: "podid"}, AzureCLIProxy: "http://127.0.0.1:4000"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := tc.signIn
+			r := &Record{StateDir: "/state", CloudURL: "https://127.0.0.1:8443", CloudCA: "/run/ca.pem", SignIn: &s}
+			var b strings.Builder
+			if err := RenderNext(&b, r, true); err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == nil && strings.Contains(b.String(), "az login") {
+				t.Fatalf("printed az steps without a proxy and a cluster:\n%s", b.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(b.String(), w) {
+					t.Fatalf("next lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+}

@@ -25,7 +25,7 @@ import (
 
 // ErrLocalAccountsDisabled is az's refusal of --admin on a cluster
 // created with --disable-local-accounts.
-var ErrLocalAccountsDisabled = errors.New("Operation failed with status: 'Bad Request'. Details: Getting static credential isn't allowed because this cluster is set to disable local accounts.")
+var ErrLocalAccountsDisabled = errors.New("Operation failed with status: 'Bad Request'. Details: " + signin.LocalAccountsDisabled)
 
 // Options are the flags of `podid get-credentials`.
 type Options struct {

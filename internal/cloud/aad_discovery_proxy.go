@@ -1,0 +1,142 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DiscoveryProxy is an HTTP CONNECT proxy for az CLI. MSAL for Python, on
+// which az signs in, validates any authority it does not know by asking
+// https://login.microsoftonline.com/common/discovery/instance, and az has
+// no switch to skip that; the machine cannot reach or resolve that host.
+// With this proxy as HTTPS_PROXY (and the cloud's own address in
+// NO_PROXY), that one request reaches the cloud's listener, which shows a
+// certificate for the name (certificateFor) and answers for itself
+// (serveInstanceDiscovery). It tunnels nothing else, so no request meant
+// for the internet leaves through it.
+type DiscoveryProxy struct {
+	target string // the cloud's listener, host:port
+	ln     net.Listener
+	srv    *http.Server
+
+	mu      sync.Mutex
+	tunnels map[net.Conn]struct{} // nil once closed
+	wg      sync.WaitGroup
+}
+
+// discoveryProxyDialTimeout bounds the tunnel's connection to the cloud.
+const discoveryProxyDialTimeout = 10 * time.Second
+
+// StartDiscoveryProxy serves the proxy on addr (host:port; port 0 picks a
+// free one) until its Close or the cloud's, whichever comes first.
+func (c *Cloud) StartDiscoveryProxy(addr string) (*DiscoveryProxy, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the az CLI proxy: %w", err)
+	}
+	p := &DiscoveryProxy{target: strings.TrimPrefix(c.baseURL, "https://"), ln: ln, tunnels: map[net.Conn]struct{}{}}
+	p.srv = &http.Server{Handler: http.HandlerFunc(p.serve), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.srv.Serve(ln) }()
+	c.lnMu.Lock()
+	c.discoveryProxies = append(c.discoveryProxies, p)
+	c.lnMu.Unlock()
+	return p, nil
+}
+
+// URL is the proxy's address as HTTPS_PROXY takes it.
+func (p *DiscoveryProxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+func (p *DiscoveryProxy) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodConnect {
+		http.Error(w, "this proxy only tunnels HTTPS (CONNECT) to "+AzureADHost, http.StatusMethodNotAllowed)
+		return
+	}
+	if host, port, err := net.SplitHostPort(r.Host); err != nil || port != "443" || !strings.EqualFold(strings.TrimSuffix(host, "."), AzureADHost) {
+		http.Error(w, fmt.Sprintf("this proxy tunnels only %s:443 (Azure AD's instance discovery) to the embedded cloud, not %s; put the cloud's own address in NO_PROXY", AzureADHost, r.Host), http.StatusForbidden)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), discoveryProxyDialTimeout)
+	up, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.target)
+	cancel()
+	if err != nil {
+		http.Error(w, fmt.Sprintf("connect to the embedded cloud at %s: %v", p.target, err), http.StatusBadGateway)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		_ = up.Close()
+		http.Error(w, "cannot tunnel on this connection", http.StatusInternalServerError)
+		return
+	}
+	down, rw, err := hj.Hijack()
+	if err != nil {
+		_ = up.Close()
+		return
+	}
+	if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil || !p.track(up, down) {
+		_ = up.Close()
+		_ = down.Close()
+		return
+	}
+	p.wg.Add(2)
+	// Bytes the client sent after the CONNECT may sit in rw's buffer.
+	go p.pipe(up, io.MultiReader(rw.Reader, down), up, down)
+	go p.pipe(down, up, up, down)
+}
+
+// track records a tunnel so Close can end it; false once closed.
+func (p *DiscoveryProxy) track(conns ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tunnels == nil {
+		return false
+	}
+	for _, c := range conns {
+		p.tunnels[c] = struct{}{}
+	}
+	return true
+}
+
+// pipe copies src to dst, then closes both ends of the tunnel so the
+// other direction ends too.
+func (p *DiscoveryProxy) pipe(dst io.Writer, src io.Reader, a, b net.Conn) {
+	defer p.wg.Done()
+	_, _ = io.Copy(dst, src)
+	_ = a.Close()
+	_ = b.Close()
+	p.mu.Lock()
+	if p.tunnels != nil {
+		delete(p.tunnels, a)
+		delete(p.tunnels, b)
+	}
+	p.mu.Unlock()
+}
+
+// Close stops the proxy and ends open tunnels; closing twice is harmless.
+func (p *DiscoveryProxy) Close() error {
+	p.mu.Lock()
+	closed := p.tunnels == nil
+	p.mu.Unlock()
+	if closed {
+		return nil
+	}
+	err := p.srv.Close()
+	p.mu.Lock()
+	for c := range p.tunnels {
+		_ = c.Close()
+	}
+	p.tunnels = nil
+	p.mu.Unlock()
+	p.wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
