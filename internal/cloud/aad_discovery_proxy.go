@@ -8,8 +8,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/podid/podid/internal/tunnel"
 )
 
 // DiscoveryProxy is an HTTP CONNECT proxy for az CLI. MSAL for Python, on
@@ -26,9 +27,7 @@ type DiscoveryProxy struct {
 	ln     net.Listener
 	srv    *http.Server
 
-	mu      sync.Mutex
-	tunnels map[net.Conn]struct{} // nil once closed
-	wg      sync.WaitGroup
+	tunnels tunnel.Set
 }
 
 // discoveryProxyDialTimeout bounds the tunnel's connection to the cloud.
@@ -41,7 +40,7 @@ func (c *Cloud) StartDiscoveryProxy(addr string) (*DiscoveryProxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for the az CLI proxy: %w", err)
 	}
-	p := &DiscoveryProxy{target: strings.TrimPrefix(c.baseURL, "https://"), ln: ln, tunnels: map[net.Conn]struct{}{}}
+	p := &DiscoveryProxy{target: strings.TrimPrefix(c.baseURL, "https://"), ln: ln}
 	p.srv = &http.Server{Handler: http.HandlerFunc(p.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
 	c.lnMu.Lock()
@@ -80,61 +79,21 @@ func (p *DiscoveryProxy) serve(w http.ResponseWriter, r *http.Request) {
 		_ = up.Close()
 		return
 	}
-	if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil || !p.track(up, down) {
+	if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		_ = up.Close()
 		_ = down.Close()
 		return
 	}
-	p.wg.Add(2)
 	// Bytes the client sent after the CONNECT may sit in rw's buffer.
-	go p.pipe(up, io.MultiReader(rw.Reader, down), up, down)
-	go p.pipe(down, up, up, down)
-}
-
-// track records a tunnel so Close can end it; false once closed.
-func (p *DiscoveryProxy) track(conns ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.tunnels == nil {
-		return false
-	}
-	for _, c := range conns {
-		p.tunnels[c] = struct{}{}
-	}
-	return true
-}
-
-// pipe copies src to dst, then closes both ends of the tunnel so the
-// other direction ends too.
-func (p *DiscoveryProxy) pipe(dst io.Writer, src io.Reader, a, b net.Conn) {
-	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	_ = a.Close()
-	_ = b.Close()
-	p.mu.Lock()
-	if p.tunnels != nil {
-		delete(p.tunnels, a)
-		delete(p.tunnels, b)
-	}
-	p.mu.Unlock()
+	p.tunnels.Splice(down, rw.Reader, up)
 }
 
 // Close stops the proxy and ends open tunnels; closing twice is harmless.
 func (p *DiscoveryProxy) Close() error {
-	p.mu.Lock()
-	closed := p.tunnels == nil
-	p.mu.Unlock()
-	if closed {
+	err := p.srv.Close()
+	if !p.tunnels.Close() {
 		return nil
 	}
-	err := p.srv.Close()
-	p.mu.Lock()
-	for c := range p.tunnels {
-		_ = c.Close()
-	}
-	p.tunnels = nil
-	p.mu.Unlock()
-	p.wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

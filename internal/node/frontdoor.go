@@ -8,8 +8,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/podid/podid/internal/tunnel"
 )
 
 // proxyDialTimeout bounds the proxy's connection to where a CONNECT goes.
@@ -62,9 +63,7 @@ type frontDoorProxy struct {
 	ln        net.Listener
 	srv       *http.Server
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	tunnels tunnel.Set
 }
 
 // startFrontDoorProxy listens on a loopback port and serves until close.
@@ -76,7 +75,7 @@ func startFrontDoorProxy(frontDoor string, names []string) (*frontDoorProxy, err
 	if err != nil {
 		return nil, fmt.Errorf("listen for the registry proxy: %w", err)
 	}
-	p := &frontDoorProxy{frontDoor: frontDoor, names: names, ln: ln, conns: map[net.Conn]struct{}{}}
+	p := &frontDoorProxy{frontDoor: frontDoor, names: names, ln: ln}
 	p.srv = &http.Server{Handler: http.HandlerFunc(p.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil
@@ -118,53 +117,13 @@ func (p *frontDoorProxy) serve(w http.ResponseWriter, r *http.Request) {
 		_ = down.Close()
 		return
 	}
-	if !p.track(up, down) {
-		return
-	}
-	p.wg.Add(2)
-	go p.pipe(up, io.MultiReader(rw.Reader, down), up, down)
-	go p.pipe(down, up, up, down)
-}
-
-// track records a tunnel's connections so close can end them; it refuses
-// (and closes them) once the proxy is closed.
-func (p *frontDoorProxy) track(conns ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.conns == nil {
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		return false
-	}
-	for _, c := range conns {
-		p.conns[c] = struct{}{}
-	}
-	return true
-}
-
-// pipe copies one direction of a tunnel; when it ends, both sides close.
-func (p *frontDoorProxy) pipe(dst io.Writer, src io.Reader, a, b net.Conn) {
-	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	_ = a.Close()
-	_ = b.Close()
-	p.mu.Lock()
-	delete(p.conns, a)
-	delete(p.conns, b)
-	p.mu.Unlock()
+	p.tunnels.Splice(down, rw.Reader, up)
 }
 
 // close stops listening and ends every tunnel.
 func (p *frontDoorProxy) close() error {
 	err := p.srv.Close()
-	p.mu.Lock()
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
-	p.mu.Unlock()
-	p.wg.Wait()
+	p.tunnels.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
