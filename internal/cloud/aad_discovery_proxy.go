@@ -1,10 +1,8 @@
 package cloud
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -61,31 +59,7 @@ func (p *DiscoveryProxy) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("this proxy tunnels only %s:443 (Azure AD's instance discovery) to the embedded cloud, not %s; put the cloud's own address in NO_PROXY", AzureADHost, r.Host), http.StatusForbidden)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), discoveryProxyDialTimeout)
-	up, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.target)
-	cancel()
-	if err != nil {
-		http.Error(w, fmt.Sprintf("connect to the embedded cloud at %s: %v", p.target, err), http.StatusBadGateway)
-		return
-	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		_ = up.Close()
-		http.Error(w, "cannot tunnel on this connection", http.StatusInternalServerError)
-		return
-	}
-	down, rw, err := hj.Hijack()
-	if err != nil {
-		_ = up.Close()
-		return
-	}
-	if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
-		_ = up.Close()
-		_ = down.Close()
-		return
-	}
-	// Bytes the client sent after the CONNECT may sit in rw's buffer.
-	p.tunnels.Splice(down, rw.Reader, up)
+	p.tunnels.Connect(w, r, p.target, discoveryProxyDialTimeout, "connect to the embedded cloud at "+p.target)
 }
 
 // Close stops the proxy and ends open tunnels; closing twice is harmless.

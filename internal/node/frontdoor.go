@@ -1,10 +1,8 @@
 package node
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -94,30 +92,7 @@ func (p *frontDoorProxy) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "CONNECT needs host:port, got "+r.Host, http.StatusBadRequest)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), proxyDialTimeout)
-	up, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
-	cancel()
-	if err != nil {
-		http.Error(w, fmt.Sprintf("connect to %s for %s: %v", target, r.Host, err), http.StatusBadGateway)
-		return
-	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		_ = up.Close()
-		http.Error(w, "cannot tunnel on this connection", http.StatusInternalServerError)
-		return
-	}
-	down, rw, err := hj.Hijack()
-	if err != nil {
-		_ = up.Close()
-		return
-	}
-	if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
-		_ = up.Close()
-		_ = down.Close()
-		return
-	}
-	p.tunnels.Splice(down, rw.Reader, up)
+	p.tunnels.Connect(w, r, target, proxyDialTimeout, fmt.Sprintf("connect to %s for %s", target, r.Host))
 }
 
 // close stops listening and ends every tunnel.

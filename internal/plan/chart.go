@@ -41,6 +41,13 @@ type ChartPorts struct {
 	MicProbe, MicMetrics, AgentProbe, AgentMetrics int
 }
 
+// ChartMicSignsIn says whether the chart's mic signs in to the cloud (node
+// token mode with a service principal): then its values name the Secret
+// MicSecretName, which podid up creates.
+func (p *Plan) ChartMicSignsIn() bool {
+	return p.TokenMode == podidv1.TokenModeNode && p.Mic.AppID != ""
+}
+
 // ChartValues are the chart's values that make it run on podid up's real
 // node: the images from podid's loopback registry, the API server and the
 // embedded cloud on this machine's loopback (mic and the agent in the
@@ -64,7 +71,7 @@ func (p *Plan) ChartValues(rt Runtime, apiServer string, ports ChartPorts) (map[
 		"prometheusPort": ports.MicMetrics,
 		"nodeSelector":   real,
 	}
-	if p.TokenMode == podidv1.TokenModeNode && p.Mic.AppID != "" {
+	if p.ChartMicSignsIn() {
 		mic["cloud"] = map[string]any{
 			"armEndpoint":   rt.CloudURL + "/",
 			"authorityHost": rt.CloudURL + "/",

@@ -107,6 +107,11 @@ func Diff(before, after Machine) []string {
 // ProcessesUnder lists the processes whose command line names dir.
 func ProcessesUnder(t testing.TB, dir string) []string {
 	t.Helper()
+	return Processes(func(args []string) bool { return strings.Contains(strings.Join(args, " "), dir) })
+}
+
+// Processes lists the processes whose arguments match, as "PID command line".
+func Processes(match func(args []string) bool) []string {
 	entries, _ := os.ReadDir("/proc")
 	var out []string
 	for _, e := range entries {
@@ -114,8 +119,8 @@ func ProcessesUnder(t testing.TB, dir string) []string {
 		if err != nil {
 			continue
 		}
-		if cmd := strings.ReplaceAll(string(b), "\x00", " "); strings.Contains(cmd, dir) {
-			out = append(out, e.Name()+" "+cmd)
+		if args := strings.Split(string(b), "\x00"); match(args) {
+			out = append(out, e.Name()+" "+strings.Join(args, " "))
 		}
 	}
 	return out

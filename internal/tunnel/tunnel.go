@@ -3,9 +3,13 @@
 package tunnel
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"sync"
+	"time"
 )
 
 // Set is the open tunnels of one proxy. The zero value is ready to use.
@@ -73,4 +77,35 @@ func (s *Set) Close() bool {
 	s.mu.Unlock()
 	s.wg.Wait()
 	return true
+}
+
+// Connect answers an HTTP CONNECT: it dials target within dialTimeout,
+// takes over the client's connection, says the tunnel is established and
+// splices the two. A failed dial is a 502 whose text starts with what.
+func (s *Set) Connect(w http.ResponseWriter, r *http.Request, target string, dialTimeout time.Duration, what string) {
+	ctx, cancel := context.WithTimeout(r.Context(), dialTimeout)
+	up, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
+	cancel()
+	if err != nil {
+		http.Error(w, fmt.Sprintf("%s: %v", what, err), http.StatusBadGateway)
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		_ = up.Close()
+		http.Error(w, "cannot tunnel on this connection", http.StatusInternalServerError)
+		return
+	}
+	down, rw, err := hj.Hijack()
+	if err != nil {
+		_ = up.Close()
+		return
+	}
+	if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		_ = up.Close()
+		_ = down.Close()
+		return
+	}
+	// Bytes the client sent after the CONNECT may sit in rw's buffer.
+	s.Splice(down, rw.Reader, up)
 }

@@ -78,14 +78,7 @@ func TestHelmInstallOnTheRealNode(t *testing.T) {
 		pods, _ := k("get", "pods", "-A", "-o", "wide")
 		t.Fatalf("helm install: %v\n%s\npods:\n%s", err, out, pods)
 	}
-	// helm --wait can pass a DaemonSet before its controller has counted
-	// the nodes; kubectl rollout status waits for the controller's word.
-	for _, w := range []string{"daemonset/podid-nmi", "deployment/podid-mic"} {
-		if out, err := k("-n", "kube-system", "rollout", "status", w, "--timeout=90s"); err != nil {
-			pods, _ := k("get", "pods", "-A", "-o", "wide")
-			t.Fatalf("kubectl rollout status %s: %v\n%s\npods:\n%s", w, err, out, pods)
-		}
-	}
+	rolledOut(t, k)
 	t.Logf("helm install → mic and the agent ready on the real node in %s", time.Since(start).Round(time.Millisecond))
 	pods, _ := k("-n", "kube-system", "get", "pods", "-l", "app.kubernetes.io/instance=podid", "-o", "wide")
 	for _, p := range []string{"podid-mic-", "podid-nmi-"} {
@@ -205,11 +198,7 @@ func TestHelmInstallOnTheRealNode(t *testing.T) {
 	if out, err := k("apply", "--server-side", "-f", manifest); err != nil {
 		t.Fatalf("kubectl apply --server-side -f podid.yaml: %v\n%s", err, out)
 	}
-	for _, w := range []string{"daemonset/podid-nmi", "deployment/podid-mic"} {
-		if out, err := k("-n", "kube-system", "rollout", "status", w, "--timeout=90s"); err != nil {
-			t.Fatalf("kubectl rollout status %s: %v\n%s", w, err, out)
-		}
-	}
+	rolledOut(t, k)
 	applied := time.Now()
 	waitFor(t, "the prober's tokens from the manifest's agent", func(ctx context.Context) error {
 		probes, _ := k("-n", "aad-pod-identity-poc", "logs", "prober", "--timestamps", "--since=30s")
@@ -345,21 +334,24 @@ func nothingOfPodidLeft(t *testing.T, k func(args ...string) (string, error), ho
 	}
 }
 
-// podidAgents lists processes running `podid nmi`.
-func podidAgents() []string {
-	entries, _ := os.ReadDir("/proc")
-	var out []string
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if len(args) > 1 && filepath.Base(args[0]) == "podid" && args[1] == "nmi" {
-			out = append(out, e.Name()+": "+strings.Join(args, " "))
+// rolledOut waits until the agent and mic have rolled out. helm --wait can
+// pass a DaemonSet before its controller has counted the nodes; kubectl
+// rollout status waits for the controller's word.
+func rolledOut(t *testing.T, k func(args ...string) (string, error)) {
+	t.Helper()
+	for _, w := range []string{"daemonset/podid-nmi", "deployment/podid-mic"} {
+		if out, err := k("-n", "kube-system", "rollout", "status", w, "--timeout=90s"); err != nil {
+			pods, _ := k("get", "pods", "-A", "-o", "wide")
+			t.Fatalf("kubectl rollout status %s: %v\n%s\npods:\n%s", w, err, out, pods)
 		}
 	}
-	return out
+}
+
+// podidAgents lists processes running `podid nmi`.
+func podidAgents() []string {
+	return testenv.Processes(func(args []string) bool {
+		return len(args) > 1 && filepath.Base(args[0]) == "podid" && args[1] == "nmi"
+	})
 }
 
 // helmCLI returns the helm CLI of helmVersion, built once from the Go

@@ -40,7 +40,7 @@ func (r *runner) writeChartValues(ctx context.Context) error {
 		return fmt.Errorf("write chart values: %w", err)
 	}
 	r.log.Info("wrote chart values", "file", c.ValuesFile)
-	if _, ok := values["mic"].(map[string]any)["cloud"]; !ok {
+	if !r.p.ChartMicSignsIn() {
 		return nil
 	}
 	secret := &corev1.Secret{
