@@ -12,10 +12,15 @@ import (
 )
 
 // Fixes printed in refusals. aad-pod-identity is installed either by its
-// Helm chart (release aad-pod-identity by its docs) or from this manifest.
+// Helm chart (release aad-pod-identity by its docs), which keeps the CRDs
+// on uninstall, or from its manifest deploy/infra/deployment-rbac.yaml,
+// which puts the DaemonSet nmi and the Deployment mic in namespace
+// default, and also holds the CRDs: `kubectl delete -f` of that manifest
+// would delete every AzureIdentity and binding, so only the two workloads
+// are named.
 const (
-	aadHelmUninstall = "helm uninstall aad-pod-identity -n <namespace>"
-	aadManifest      = "https://raw.githubusercontent.com/Azure/aad-pod-identity/master/deploy/infra/deployment-rbac.yaml"
+	aadHelmUninstall     = "helm uninstall aad-pod-identity -n <namespace>"
+	aadManifestWorkloads = "kubectl -n default delete daemonset/nmi deployment/mic"
 )
 
 // claimInput is what the agent found when it claimed the node's metadata
@@ -59,10 +64,10 @@ func foreignRefusal(f netrules.Foreign) error {
 	if f.Owner == "aad-pod-identity" {
 		return fmt.Errorf("aad-pod-identity's NMI owns the metadata redirect on this node (%s), so podid's agent does not start: "+
 			"pods' tokens would come from whichever redirect matches first. "+
-			"Uninstall aad-pod-identity (`%s`, or `kubectl delete -f %s` if it was installed from that manifest); its NMI removes the chain when it stops (SIGTERM). "+
+			"Uninstall aad-pod-identity (`%s`; if it came from its deployment-rbac.yaml, `%s`, not `kubectl delete -f` of that file, which deletes the CRDs and every AzureIdentity with them); its NMI removes the chain when it stops (SIGTERM). "+
 			"If no aad-pod-identity NMI runs on this node any more, a killed one left the chain behind: remove it on the node with %s. "+
-			"This agent starts on its next restart once the chain is gone",
-			describeChain(f), aadHelmUninstall, aadManifest, remove)
+			"Once the chain is gone this agent takes over: within a second while it waits (--wait-for-other-agents), else on its next restart",
+			describeChain(f), aadHelmUninstall, aadManifestWorkloads, remove)
 	}
 	return fmt.Errorf("another program redirects the metadata address on this node (%s), so podid's agent does not start: "+
 		"pods' tokens would come from whichever redirect matches first. "+

@@ -56,7 +56,7 @@ func claimOptions(lockFile, listen string, wait time.Duration) *Options {
 func noForeignRules(netip.AddrPort) (netrules.NAT, error) { return netrules.NAT{}, nil }
 
 func runClaimHelper(lockFile string) int {
-	release, err := claimNode(context.Background(), claimOptions(lockFile, ":2580", 0), slog.New(slog.DiscardHandler), noForeignRules)
+	release, err := claimNode(context.Background(), claimOptions(lockFile, ":2580", 0), slog.New(slog.DiscardHandler), noForeignRules, whileRefused{})
 	if err != nil {
 		fmt.Println("refused:", err)
 		return 1
@@ -91,7 +91,7 @@ func TestASecondAgentRefusesUntilTheFirstExits(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	_, err = claimNode(ctx, claimOptions(lockFile, ":2579", 300*time.Millisecond), slog.New(slog.DiscardHandler), noForeignRules)
+	_, err = claimNode(ctx, claimOptions(lockFile, ":2579", 300*time.Millisecond), slog.New(slog.DiscardHandler), noForeignRules, whileRefused{})
 	if err == nil {
 		t.Fatal("a second agent claimed the node while the first held it")
 	}
@@ -107,7 +107,7 @@ func TestASecondAgentRefusesUntilTheFirstExits(t *testing.T) {
 	var release func()
 	go func() {
 		var err error
-		release, err = claimNode(ctx, claimOptions(lockFile, ":2579", 20*time.Second), slog.New(slog.NewTextHandler(&logs, nil)), noForeignRules)
+		release, err = claimNode(ctx, claimOptions(lockFile, ":2579", 20*time.Second), slog.New(slog.NewTextHandler(&logs, nil)), noForeignRules, whileRefused{})
 		claimed <- err
 	}()
 	time.Sleep(500 * time.Millisecond)

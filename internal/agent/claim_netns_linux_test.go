@@ -22,6 +22,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"github.com/podid/podid/internal/agent/netrules"
 	"github.com/podid/podid/internal/testenv"
 )
 
@@ -31,9 +32,10 @@ import (
 // once and installs its rules, so one that installs nothing was refused.
 //
 //   - Beside aad-pod-identity's chain and jump (as its NMI leaves them),
-//     the agent refuses with a message naming aad-pod-identity and
-//     installs nothing. The commands the message prints remove the chain,
-//     and then the agent starts.
+//     an agent told not to wait refuses with a message naming
+//     aad-pod-identity and installs nothing. One that waits (the default)
+//     installs only its FORWARD guard; the commands the message prints
+//     remove the chain, and the waiting agent takes over.
 //   - A second agent on the same lock file refuses, naming the first's
 //     PID; a third that waits starts once the first exits.
 //
@@ -56,6 +58,7 @@ func runAgentHelper() int {
 	o.ListenAddress, o.ProbeAddress, o.MetricsAddress = "127.0.0.1:2579", "", ""
 	o.PodCIDRs = []string{"10.244.0.0/24"}
 	o.LockFile, o.LockWait = os.Getenv("LOCK_FILE"), wait
+	o.WaitForOtherAgents = os.Getenv("WAIT_FOR_OTHER_AGENTS") == "true"
 	err = Run(ctx, &rest.Config{Host: api}, o, nil)
 	msg := "<nil>"
 	if err != nil {
@@ -114,7 +117,7 @@ func (a *netnsAgent) logs() string {
 	return string(b)
 }
 
-func startNetnsAgent(t *testing.T, ns, lockFile string, wait time.Duration) *netnsAgent {
+func startNetnsAgent(t *testing.T, ns, lockFile string, wait time.Duration, waitForOthers bool) *netnsAgent {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -127,7 +130,7 @@ func startNetnsAgent(t *testing.T, ns, lockFile string, wait time.Duration) *net
 	defer logs.Close() // the child has its own descriptor
 	a := &netnsAgent{stopped: make(chan string, 1), logFile: logs.Name()}
 	a.cmd = exec.Command("ip", "netns", "exec", ns, self, "-test.run=^$")
-	a.cmd.Env = append(os.Environ(), runEnv+"=1", "LOCK_FILE="+lockFile, "LOCK_WAIT="+wait.String())
+	a.cmd.Env = append(os.Environ(), runEnv+"=1", "LOCK_FILE="+lockFile, "LOCK_WAIT="+wait.String(), "WAIT_FOR_OTHER_AGENTS="+strconv.FormatBool(waitForOthers))
 	a.cmd.Stderr = logs
 	stdout, _ := a.cmd.StdoutPipe()
 	if err := a.cmd.Start(); err != nil {
@@ -218,12 +221,12 @@ func TestRefusalsInNetworkNamespace(t *testing.T) {
 	inNetns(t, ns, "iptables", "-t", "nat", "-A", "aad-metadata", "-j", "RETURN")
 	inNetns(t, ns, "iptables", "-t", "nat", "-I", "PREROUTING", "1", "-j", "aad-metadata")
 
-	msg := startNetnsAgent(t, ns, lockFile, 0).waitStopped(t, 20*time.Second)
+	msg := startNetnsAgent(t, ns, lockFile, 0, false).waitStopped(t, 20*time.Second)
 	for _, want := range []string{
 		"aad-pod-identity's NMI owns the metadata redirect on this node (nat chain aad-metadata, jumped to from PREROUTING",
 		"--to-destination 127.0.0.1:2579",
 		"helm uninstall aad-pod-identity -n <namespace>",
-		"kubectl delete -f https://raw.githubusercontent.com/Azure/aad-pod-identity/master/deploy/infra/deployment-rbac.yaml",
+		"`kubectl -n default delete daemonset/nmi deployment/mic`, not `kubectl delete -f` of that file",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("refusal lacks %q:\n%s", want, msg)
@@ -236,28 +239,45 @@ func TestRefusalsInNetworkNamespace(t *testing.T) {
 		t.Errorf("the refused agent left its lock folder behind: %v", err)
 	}
 
-	// The fix the refusal prints, run as printed, clears the way.
+	// With --wait-for-other-agents (the default) the agent stays: it
+	// installs the guard alone, which refuses only what no redirect took,
+	// and no redirect of its own.
+	first := startNetnsAgent(t, ns, lockFile, 0, true)
+	waitFor(t, "the waiting agent's guard", first.logs, func() bool { return strings.Contains(iptablesSave(t, ns), ":"+netrules.ForwardGuard+" ") })
+	rules := iptablesSave(t, ns)
+	if strings.Contains(rules, ":"+netrules.NATChain+" ") || strings.Contains(rules, ":"+netrules.AgentGuard+" ") || !strings.Contains(rules, "-A PREROUTING -j aad-metadata") {
+		t.Errorf("beside aad-pod-identity's redirect the waiting agent should add its FORWARD guard and nothing else:\n%s", rules)
+	}
+	if !strings.Contains(first.logs(), "aad-pod-identity's NMI owns the metadata redirect on this node") {
+		t.Errorf("the waiting agent does not say why it waits:\n%s", first.logs())
+	}
+
+	// The fix the refusal prints, run as printed, clears the way, and the
+	// waiting agent takes over without a restart.
 	m := removeCommand.FindStringSubmatch(msg)
 	if m == nil {
 		t.Fatalf("refusal prints no commands:\n%s", msg)
 	}
+	gone := time.Now()
 	inNetns(t, ns, "sh", "-c", m[1])
 	if rules := iptablesSave(t, ns); strings.Contains(rules, "aad-metadata") {
 		t.Fatalf("after %s:\n%s", m[1], rules)
 	}
-
-	first := startNetnsAgent(t, ns, lockFile, 0)
 	first.waitHolding(t, lockFile)
-	waitFor(t, "the first agent's rules", first.logs, func() bool { return strings.Contains(iptablesSave(t, ns), ":PODID-METADATA ") })
+	waitFor(t, "the waiting agent's rules", first.logs, func() bool { return strings.Contains(iptablesSave(t, ns), ":PODID-METADATA ") })
+	t.Logf("the waiting agent redirected pods %s after aad-pod-identity's chain went", time.Since(gone).Round(time.Millisecond))
+	if !strings.Contains(first.logs(), "this agent takes over the node") {
+		t.Errorf("the agent does not say it took over:\n%s", first.logs())
+	}
 
-	msg = startNetnsAgent(t, ns, lockFile, 500*time.Millisecond).waitStopped(t, 20*time.Second)
+	msg = startNetnsAgent(t, ns, lockFile, 500*time.Millisecond, true).waitStopped(t, 20*time.Second)
 	for _, want := range []string{"another podid agent owns the metadata redirect on this node", "PID " + strconv.Itoa(first.cmd.Process.Pid), "serving 127.0.0.1:2579"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("second agent's refusal lacks %q:\n%s", want, msg)
 		}
 	}
 
-	third := startNetnsAgent(t, ns, lockFile, 30*time.Second)
+	third := startNetnsAgent(t, ns, lockFile, 30*time.Second, true)
 	time.Sleep(time.Second) // it is waiting for the lock
 	_ = first.cmd.Process.Signal(syscall.SIGTERM)
 	if msg := first.waitStopped(t, 20*time.Second); msg != "<nil>" {

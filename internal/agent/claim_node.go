@@ -29,13 +29,37 @@ func observeNodeNAT(binary string) observeNAT {
 	}
 }
 
+// How a waiting agent (WaitForOtherAgents) watches the other agent's
+// redirect: it reads the nat table every foreignPoll, and repeats why it
+// does not serve every foreignRelog, so that the last lines of its log
+// always say it.
+const (
+	foreignPoll  = time.Second
+	foreignRelog = time.Minute
+)
+
+// whileRefused is what claimNode does while another agent's redirect keeps
+// this one waiting: guard installs the guard chains (once), notReady
+// reports the refusal on /readyz (each time it is read again).
+type whileRefused struct {
+	guard    func() error
+	notReady func(error)
+}
+
 // claimNode makes sure no other agent owns the node's metadata redirect
 // before this one installs its rules: it takes the node lock (waiting up
 // to --lock-wait for an agent that is still shutting down, as in a
 // rolling update), then reads the nat table, and refuses (refusal) if
-// another agent holds the lock or another redirect is in place. On
-// success the caller holds the lock until it calls release.
-func claimNode(ctx context.Context, opts *Options, log *slog.Logger, observe observeNAT) (release func(), err error) {
+// another agent holds the lock or another redirect is in place.
+//
+// Another redirect (aad-pod-identity's NMI, during a switch to podid) does
+// not end the agent when opts.WaitForOtherAgents is set: it installs the
+// guard, reports the refusal as not ready, and claims the node as soon as
+// the redirect is gone, so pods are refused for at most foreignPoll
+// between the other agent's exit and this one's redirect, and never reach
+// the node's IMDS. A held lock (a second podid installation) always
+// refuses. On success the caller holds the lock until it calls release.
+func claimNode(ctx context.Context, opts *Options, log *slog.Logger, observe observeNAT, wait whileRefused) (release func(), err error) {
 	in, err := ruleInput(opts)
 	if err != nil {
 		return nil, err
@@ -56,19 +80,47 @@ func claimNode(ctx context.Context, opts *Options, log *slog.Logger, observe obs
 			}
 		}
 	}
-	// A held lock is reason enough to refuse, even when the table cannot
-	// be read.
-	nat, observeErr := observe(in.Metadata)
-	claim.NAT = nat
-	if err := refusal(claim); err != nil {
-		release()
-		return nil, err
+	var since, logged time.Time
+	for {
+		// A held lock is reason enough to refuse, even when the table
+		// cannot be read.
+		nat, observeErr := observe(in.Metadata)
+		claim.NAT = nat
+		refused := refusal(claim)
+		if refused == nil && observeErr != nil {
+			release()
+			return nil, fmt.Errorf("read the node's nat table: %w", observeErr)
+		}
+		if refused == nil {
+			if !since.IsZero() {
+				log.Info("the other agent's metadata redirect is gone: this agent takes over the node", "waited", time.Since(since).Round(time.Millisecond))
+			}
+			return release, nil
+		}
+		if claim.Held != nil || !opts.WaitForOtherAgents {
+			release()
+			return nil, refused
+		}
+		if since.IsZero() {
+			since = time.Now()
+			if err := wait.guard(); err != nil {
+				release()
+				return nil, errors.Join(refused, fmt.Errorf("install the guard while waiting for the other agent to go: %w", err))
+			}
+		}
+		wait.notReady(refused)
+		if time.Since(logged) >= foreignRelog {
+			logged = time.Now()
+			log.Error("not serving: another agent owns the node's metadata redirect; waiting for it to go, with pods' unredirected metadata traffic refused (chain "+netrules.ForwardGuard+")",
+				"error", refused, "waiting", time.Since(since).Round(time.Second))
+		}
+		select {
+		case <-ctx.Done():
+			release()
+			return nil, ctx.Err()
+		case <-time.After(foreignPoll):
+		}
 	}
-	if observeErr != nil {
-		release()
-		return nil, fmt.Errorf("read the node's nat table: %w", observeErr)
-	}
-	return release, nil
 }
 
 // waitForLock takes the node lock, trying again until wait has passed

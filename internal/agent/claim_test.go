@@ -39,7 +39,7 @@ func TestRefusal(t *testing.T) {
 				"aad-pod-identity's NMI owns the metadata redirect on this node (nat chain aad-metadata, jumped to from PREROUTING by \"-A PREROUTING -j aad-metadata\"",
 				"--to-destination 127.0.0.1:2579",
 				"`helm uninstall aad-pod-identity -n <namespace>`",
-				"`kubectl delete -f https://raw.githubusercontent.com/Azure/aad-pod-identity/master/deploy/infra/deployment-rbac.yaml`",
+				"`kubectl -n default delete daemonset/nmi deployment/mic`, not `kubectl delete -f` of that file, which deletes the CRDs",
 				"removes the chain when it stops (SIGTERM)",
 				"`iptables -t nat -D PREROUTING -j aad-metadata; iptables -t nat -F aad-metadata; iptables -t nat -X aad-metadata`",
 			},

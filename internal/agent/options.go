@@ -71,6 +71,11 @@ type Options struct {
 	// long a starting agent waits for the holder to stop.
 	LockFile string
 	LockWait time.Duration
+	// WaitForOtherAgents keeps an agent that finds another agent's
+	// metadata redirect on the node (aad-pod-identity's NMI) waiting, not
+	// ready and with its guard in place, until that redirect is gone;
+	// false refuses to start at once.
+	WaitForOtherAgents bool
 	// Pod (namespace/name) and PodUID are this agent's pod, from
 	// $POD_NAMESPACE, $POD_NAME and $POD_UID; written into the lock file
 	// so that a refused agent can name this one.
@@ -120,6 +125,7 @@ func NewOptions() *Options {
 		IPTables:                netrules.IPTablesOnPath,
 		LockFile:                DefaultLockFile,
 		LockWait:                DefaultLockWait,
+		WaitForOtherAgents:      true,
 		Pod:                     podFromEnv(),
 		PodUID:                  os.Getenv("POD_UID"),
 	}
@@ -182,6 +188,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.RemoveRulesOnUninstall, "remove-rules-on-uninstall", o.RemoveRulesOnUninstall, "With --manage-iptables, in a pod of a DaemonSet ($POD_NAMESPACE, $POD_NAME): watch that DaemonSet and, once it is deleted (helm uninstall, kubectl delete -f), remove the rules when the agent exits. A restart, rollout or crash keeps them; so does any doubt (then run `nmi cleanup`).")
 	fs.StringVar(&o.LockFile, "lock-file", o.LockFile, "With --manage-iptables: file in a host folder the agent locks (flock) while it runs, so that a second agent on the node (another podid installation) refuses to start. Every agent of a node must use the same file. Empty disables the lock.")
 	fs.DurationVar(&o.LockWait, "lock-wait", o.LockWait, "How long a starting agent waits for another agent holding --lock-file to stop (e.g. the previous agent of a rolling update) before refusing to start. 0 refuses at once.")
+	fs.BoolVar(&o.WaitForOtherAgents, "wait-for-other-agents", o.WaitForOtherAgents, "With --manage-iptables, when another agent's metadata redirect is on the node (aad-pod-identity's NMI): install only the guard that refuses pods' unredirected metadata traffic, stay not ready with the reason, and take over within a second once that redirect is gone (its uninstall). false refuses to start at once.")
 	fs.StringVar(&o.KubeletDir, "kubelet-dir", o.KubeletDir, "The kubelet's --root-dir on this node. A workload-identity pod (label azure.workload.identity/use) calling IMDS gets tokens by exchanging its own projected service-account token, read from here.")
 	fs.BoolVar(&o.ClusterWideBindings, "cluster-wide-bindings", o.ClusterWideBindings, "Set it as on mic: bindings serve pods of every namespace. The agent honours only the assignments mic's rule justifies, so the two must agree.")
 	fs.DurationVar(&o.Resync, "resync", o.Resync, "Informer resync period. 0 disables resyncs; watches deliver every change anyway.")

@@ -40,25 +40,68 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 	if log == nil {
 		log = slog.Default()
 	}
+	// /healthz and /readyz answer from the start: an agent that waits for
+	// another agent to leave the node is alive, and says why it is not
+	// ready.
+	var notReady atomic.Pointer[error]
+	setNotReady := func(err error) { notReady.Store(&err) }
+	setNotReady(errors.New("starting"))
+	var ready func() error // set once the agent serves
+	if opts.ProbeAddress != "" {
+		stop, err := startProbe(opts.ProbeAddress, func() error {
+			if err := *notReady.Load(); err != nil {
+				return err
+			}
+			return ready()
+		}, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("build Kubernetes client: %w", err)
+	}
 	var iptablesBinary string
 	if opts.ManageIPTables {
-		// Before anything else: an agent that must not run on this node
-		// says so at once, and touches nothing. The backend comes first,
-		// as the claim reads the nat table through it.
+		// Before any rule: an agent that must not run on this node says
+		// so at once. The backend comes first, as the claim reads the nat
+		// table through it.
 		binary, err := chooseIPTables(ctx, opts.IPTables, log)
 		if err != nil {
 			return fmt.Errorf("not starting: %w", err)
 		}
 		iptablesBinary = binary
-		release, err := claimNode(ctx, opts, log, observeNodeNAT(binary))
+		// The uninstall watch starts before the claim: an agent that
+		// waits beside another agent has its guard installed, and an
+		// uninstall while it waits must remove that too.
+		var uninstall *uninstallWatch
+		if opts.RemoveRulesOnUninstall {
+			if uninstall, err = watchUninstall(ctx, kube, opts.Pod, log); err != nil {
+				return err
+			}
+		}
+		guarded := false
+		release, err := claimNode(ctx, opts, log, observeNodeNAT(binary), whileRefused{
+			guard:    func() error { guarded = true; return installGuard(opts, binary) },
+			notReady: func(err error) { setNotReady(fmt.Errorf("another agent owns this node's metadata redirect: %w", err)) },
+		})
+		if err != nil && guarded && opts.RemoveRulesOnUninstall {
+			removeRulesIfUninstalled(ctx, uninstall, binary, log)
+		}
+		if err != nil && ctx.Err() != nil {
+			return nil // stopped while waiting for the other agent
+		}
 		if err != nil {
 			return fmt.Errorf("not starting: %w", err)
 		}
 		defer release() // after the rules stop being repaired (deferred later)
-	}
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("build Kubernetes client: %w", err)
+		if opts.RemoveRulesOnUninstall {
+			// Runs after the repairs stop (deferred below), before the
+			// node lock goes.
+			defer removeRulesIfUninstalled(ctx, uninstall, iptablesBinary, log)
+		}
 	}
 	crd, err := podindex.NewCRDClient(cfg)
 	if err != nil {
@@ -100,15 +143,6 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 	}
 	var rulesOK atomic.Bool
 	rulesOK.Store(!opts.ManageIPTables)
-	if opts.ManageIPTables && opts.RemoveRulesOnUninstall {
-		w, err := watchUninstall(ctx, kube, opts.Pod, log)
-		if err != nil {
-			return err
-		}
-		// Runs after the repairs stop (deferred below), before the node
-		// lock goes.
-		defer removeRulesIfUninstalled(ctx, w, iptablesBinary, log)
-	}
 	if opts.ManageIPTables {
 		stop, err := manageRules(ctx, opts, iptablesBinary, log, &rulesOK)
 		if err != nil {
@@ -116,7 +150,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 		}
 		defer stop() // stops repairing; the rules stay (fail closed)
 	}
-	ready := func() error {
+	ready = func() error {
 		if !idx.HasSynced() {
 			return errors.New("caches not synced")
 		}
@@ -125,10 +159,8 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 		}
 		return nil
 	}
+	setNotReady(nil)
 	servers := []*http.Server{tokenServer(opts, handler)}
-	if opts.ProbeAddress != "" {
-		servers = append(servers, &http.Server{Addr: opts.ProbeAddress, Handler: server.NewProbeHandler(ready)})
-	}
 	if opts.MetricsAddress != "" {
 		servers = append(servers, &http.Server{Addr: opts.MetricsAddress, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 	}
@@ -318,6 +350,42 @@ func serve(ctx context.Context, log *slog.Logger, servers []*http.Server) error 
 	for _, s := range servers {
 		_ = s.Shutdown(sctx)
 	}
+	return err
+}
+
+// startProbe serves /healthz and /readyz on address until stop is called.
+// It binds at once, so a taken port fails the start.
+func startProbe(address string, ready func() error, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", address)
+	if err != nil {
+		return nil, fmt.Errorf("serve probes on %s: %w", address, err)
+	}
+	srv := &http.Server{Handler: server.NewProbeHandler(ready), ReadHeaderTimeout: 10 * time.Second}
+	log.Info("listening", "address", address, "serves", "probes")
+	go func() { _ = srv.Serve(ln) }()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// installGuard installs the guard alone (netrules.Plan.Guard), for an
+// agent waiting beside another agent's redirect.
+func installGuard(opts *Options, binary string) error {
+	in, err := ruleInput(opts)
+	if err != nil {
+		return err
+	}
+	plan, err := netrules.MakePlan(in)
+	if err != nil {
+		return err
+	}
+	applier, err := netrules.NewApplier(binary)
+	if err != nil {
+		return err
+	}
+	_, err = applier.Sync(plan.Guard())
 	return err
 }
 

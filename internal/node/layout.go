@@ -67,6 +67,24 @@ func (l Layout) cniConfDir() string { return filepath.Join(l.Dir, "cni", "net.d"
 func (l Layout) ipamDir() string    { return filepath.Join(l.Dir, "cni", "ipam") }
 
 // KubeletRoot is the kubelet's --root-dir: pods' volumes live under it.
+// maxSocketPath is the longest unix socket path that binds (sun_path is
+// 108 bytes with its terminating NUL).
+const maxSocketPath = 107
+
+// checkSocketPaths refuses a node folder too deep for the unix sockets
+// containerd and the kubelet create in it, which otherwise fail with a bare
+// "bind: invalid argument": containerd's socket and the ".ttrpc" one it
+// adds beside it, and the kubelet's pod-resources socket, a name of up to
+// 10 digits under its root.
+func (l Layout) checkSocketPaths() error {
+	for _, p := range []string{l.Socket() + ".ttrpc", filepath.Join(l.KubeletRoot(), "pod-resources", "0123456789")} {
+		if n := len(p); n > maxSocketPath {
+			return fmt.Errorf("the node's unix socket %s would be %d bytes, over the %d a unix socket allows; use a shorter --state-dir", p, n, maxSocketPath)
+		}
+	}
+	return nil
+}
+
 func (l Layout) KubeletRoot() string { return filepath.Join(l.Dir, "kubelet") }
 
 func (l Layout) kubeletConfig() string     { return filepath.Join(l.Dir, "kubelet-config.yaml") }

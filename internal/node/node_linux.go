@@ -246,8 +246,8 @@ func linkCredentialProvider(l Layout, executable string) error {
 }
 
 func startContainerd(ctx context.Context, l Layout, name string, env []string) (*proc.Process, error) {
-	if n := len(l.Socket()); n > 100 {
-		return nil, fmt.Errorf("containerd's socket path %s is %d bytes, over the 100 a unix socket allows here; use a shorter --state-dir", l.Socket(), n)
+	if err := l.checkSocketPaths(); err != nil {
+		return nil, err
 	}
 	p, err := proc.Start(proc.Spec{Name: name, Path: "containerd", Args: []string{"--config", l.containerdConfig()}, Env: env, LogFile: l.ContainerdLog()})
 	if err != nil {

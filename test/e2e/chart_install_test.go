@@ -9,16 +9,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/crane"
+	"golang.org/x/sys/unix"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podid/podid/internal/doctor"
-	"github.com/podid/podid/internal/node"
+	"github.com/podid/podid/internal/plan"
 	"github.com/podid/podid/internal/testenv"
 )
 
@@ -40,38 +43,8 @@ const realNode = "aks-system-12583646-vmss000002"
 // object of podid behind; and the same render as a manifest installs with
 // `kubectl apply` and uninstalls with `kubectl delete`, keeping the CRDs.
 func TestHelmInstallOnTheRealNode(t *testing.T) {
-	testenv.RequireRealNodes(t)
-	helm := helmCLI(t)
-	before := testenv.Snapshot(t)
-	_, lockErr := os.Stat("/run/xtables.lock")
-	dir := filepath.Join(t.TempDir(), "state")
-	t.Cleanup(func() {
-		_ = run(t, nil, "down", "--state-dir", dir)
-		noneLeft(t, dir)
-		if lockErr != nil { // the chart mounts the host's xtables lock, creating it
-			_ = os.Remove("/run/xtables.lock")
-		}
-	})
-	up := must(t, "up", "--detach", "--state-dir", dir, "--real-nodes", "1", "--without-podid")
-	rec := readRecord(t, dir)
-	t.Logf("podid up --real-nodes 1 --without-podid --detach took %s", up.took.Round(time.Millisecond))
-	if rec.Chart == nil || !strings.Contains(up.stdout, "helm install podid charts/podid -n kube-system -f "+rec.Chart.ValuesFile) {
-		t.Fatalf("podid up --without-podid should print the helm install line:\n%s", up.stdout)
-	}
-	for _, p := range rec.Processes {
-		if strings.HasPrefix(p.Name, "nmi") || p.Name == "mic" {
-			t.Fatalf("podid up --without-podid runs %s itself", p.Name)
-		}
-	}
-	k := kubectl(t, rec.Kubeconfig)
-	h := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, helm, args...)
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+rec.Kubeconfig, "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
-		b, err := cmd.CombinedOutput()
-		return string(b), err
-	}
+	e := upForTheChart(t)
+	dir, rec, k, h := e.dir, e.rec, e.k, e.h
 
 	start := time.Now()
 	if out, err := h("install", "podid", "../../charts/podid", "-n", "kube-system", "-f", rec.Chart.ValuesFile, "--wait", "--timeout", "3m"); err != nil {
@@ -132,11 +105,7 @@ func TestHelmInstallOnTheRealNode(t *testing.T) {
 	// helm upgrade to a new image tag while a labelled pod asks for a token
 	// every 50 ms, and a stand-in for the node's IMDS at 169.254.169.254:80
 	// on the node counts every request that reaches it.
-	layout, err := node.NewLayout(0, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hits := nodeIMDSStandIn(t, layout.Bridge)
+	hits := e.nodeIMDSStandIn(t)
 	if out, err := k("-n", "aad-pod-identity-poc", "run", "prober", "--image=busybox", "--restart=Never",
 		"--labels=aadpodidbinding=bind-user-identity-keyvault", "--command", "--", "sh", "-c", proberScript); err != nil {
 		t.Fatalf("kubectl run prober: %v\n%s", err, out)
@@ -222,14 +191,7 @@ func TestHelmInstallOnTheRealNode(t *testing.T) {
 		t.Errorf("the seed's AzureIdentity went with the uninstall (%v): %s", err, out)
 	}
 
-	must(t, "down", "--state-dir", dir)
-	noneLeft(t, dir)
-	if lockErr != nil {
-		_ = os.Remove("/run/xtables.lock")
-	}
-	if d := testenv.Diff(before, testenv.Snapshot(t)); len(d) > 0 {
-		t.Errorf("podid down left the machine changed:\n%s", strings.Join(d, "\n"))
-	}
+	e.down(t)
 }
 
 // proberScript asks the agent for a token every 50 ms and prints ok or
@@ -270,16 +232,42 @@ func rolloutFrom(logs string, from, to time.Time) rollout {
 	return r
 }
 
-// nodeIMDSStandIn answers 169.254.169.254:80 on the node's bridge, where a
-// pod's metadata request lands if no rule redirects or refuses it, and
-// counts the requests.
-func nodeIMDSStandIn(t *testing.T, bridge string) *atomic.Int64 {
+// nodeIMDSStandIn stands in for the node's IMDS where a real node reaches
+// it: not on the node itself but one hop away, so that pods' metadata
+// traffic that no rule redirects is forwarded (FORWARD, where the agent's
+// guard refuses it) as on an Azure VM. 169.254.169.254 lives in a network
+// namespace of the test's, joined to the host by a veth pair with a host
+// route; a server listening in that namespace counts the requests. The
+// host route serves every pod of the host. e.down removes it, before it
+// compares the machine with how it was.
+func (e *chartEnv) nodeIMDSStandIn(t *testing.T) *atomic.Int64 {
 	t.Helper()
-	if out, err := exec.Command("ip", "addr", "add", "169.254.169.254/32", "dev", bridge).CombinedOutput(); err != nil {
-		t.Fatalf("add the metadata address to %s: %v\n%s", bridge, err, out)
+	n := os.Getpid() % 100000
+	ns, host, peer := fmt.Sprintf("pdimds%d", n), fmt.Sprintf("pdimh%d", n), fmt.Sprintf("pdimn%d", n)
+	ipCmd := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
 	}
-	t.Cleanup(func() { _ = exec.Command("ip", "addr", "del", "169.254.169.254/32", "dev", bridge).Run() })
-	ln, err := net.Listen("tcp", "169.254.169.254:80")
+	ipCmd("netns", "add", ns)
+	e.onDown(t, func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	ipCmd("link", "add", host, "type", "veth", "peer", "name", peer, "netns", ns)
+	e.onDown(t, func() { _ = exec.Command("ip", "link", "del", host).Run() })
+	const hostSide = "169.254.169.1"
+	ipCmd("addr", "add", hostSide+"/32", "dev", host)
+	ipCmd("link", "set", host, "up")
+	ipCmd("route", "add", "169.254.169.254/32", "dev", host)
+	for _, args := range [][]string{
+		{"link", "set", "lo", "up"},
+		{"addr", "add", "169.254.169.254/32", "dev", peer},
+		{"link", "set", peer, "up"},
+		{"route", "add", hostSide + "/32", "dev", peer},
+		{"route", "add", "default", "via", hostSide, "dev", peer},
+	} {
+		ipCmd(append([]string{"netns", "exec", ns, "ip"}, args...)...)
+	}
+	ln, err := listenInNetns(ns, "169.254.169.254:80")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,8 +277,45 @@ func nodeIMDSStandIn(t *testing.T, bridge string) *atomic.Int64 {
 		http.Error(w, "the node's IMDS (stand-in)", http.StatusNotFound)
 	}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	e.onDown(t, func() { _ = srv.Close() })
 	return &hits
+}
+
+// listenInNetns opens a TCP listener inside the named network namespace:
+// a socket belongs to the namespace it was created in, so one thread
+// enters the namespace for the listen and returns.
+func listenInNetns(ns, address string) (net.Listener, error) {
+	type result struct {
+		ln  net.Listener
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // the thread is dropped, not reused, if it cannot go back
+		self, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer self.Close()
+		target, err := os.Open("/run/netns/" + ns)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer target.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- result{err: fmt.Errorf("enter network namespace %s: %w", ns, err)}
+			return
+		}
+		ln, err := net.Listen("tcp", address)
+		if unix.Setns(int(self.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		done <- result{ln, err}
+	}()
+	r := <-done
+	return r.ln, r.err
 }
 
 // nothingOfPodidLeft waits, after an uninstall, until no pod of the release
@@ -344,6 +369,86 @@ func rolledOut(t *testing.T, k func(args ...string) (string, error)) {
 			pods, _ := k("get", "pods", "-A", "-o", "wide")
 			t.Fatalf("kubectl rollout status %s: %v\n%s\npods:\n%s", w, err, out, pods)
 		}
+	}
+}
+
+// chartEnv is podid up's cluster with a real node and no podid of its own,
+// for the chart to install onto.
+type chartEnv struct {
+	dir string
+	rec *plan.Record
+	// k runs kubectl and h the helm CLI against the cluster.
+	k, h   func(args ...string) (string, error)
+	before testenv.Machine
+	// lockMade: the chart mounts the host's xtables lock, creating it.
+	lockMade bool
+	// undo are the test's own changes to the machine, undone by down (or
+	// the test's cleanup), last first.
+	undo []func()
+}
+
+// onDown registers f to run at down, or at the test's end if down is not
+// reached; once either way.
+func (e *chartEnv) onDown(t *testing.T, f func()) {
+	var once sync.Once
+	g := func() { once.Do(f) }
+	e.undo = append(e.undo, g)
+	t.Cleanup(g)
+}
+
+// upForTheChart runs podid up --real-nodes 1 --without-podid and checks
+// that it runs no mic or agent of its own and prints the helm install line.
+// Cleanup takes everything down.
+func upForTheChart(t *testing.T) *chartEnv {
+	t.Helper()
+	testenv.RequireRealNodes(t)
+	helm := helmCLI(t)
+	e := &chartEnv{before: testenv.Snapshot(t), dir: filepath.Join(t.TempDir(), "state")}
+	_, lockErr := os.Stat("/run/xtables.lock")
+	e.lockMade = lockErr != nil
+	t.Cleanup(func() {
+		_ = run(t, nil, "down", "--state-dir", e.dir)
+		noneLeft(t, e.dir)
+		if e.lockMade {
+			_ = os.Remove("/run/xtables.lock")
+		}
+	})
+	up := must(t, "up", "--detach", "--state-dir", e.dir, "--real-nodes", "1", "--without-podid")
+	e.rec = readRecord(t, e.dir)
+	t.Logf("podid up --real-nodes 1 --without-podid --detach took %s", up.took.Round(time.Millisecond))
+	if e.rec.Chart == nil || !strings.Contains(up.stdout, "helm install podid charts/podid -n kube-system -f "+e.rec.Chart.ValuesFile) {
+		t.Fatalf("podid up --without-podid should print the helm install line:\n%s", up.stdout)
+	}
+	for _, p := range e.rec.Processes {
+		if strings.HasPrefix(p.Name, "nmi") || p.Name == "mic" {
+			t.Fatalf("podid up --without-podid runs %s itself", p.Name)
+		}
+	}
+	e.k = kubectl(t, e.rec.Kubeconfig)
+	e.h = func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, helm, args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+e.rec.Kubeconfig, "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	return e
+}
+
+// down runs podid down and checks that the machine is as before.
+func (e *chartEnv) down(t *testing.T) {
+	t.Helper()
+	for i := len(e.undo) - 1; i >= 0; i-- {
+		e.undo[i]()
+	}
+	must(t, "down", "--state-dir", e.dir)
+	noneLeft(t, e.dir)
+	if e.lockMade {
+		_ = os.Remove("/run/xtables.lock")
+	}
+	if d := testenv.Diff(e.before, testenv.Snapshot(t)); len(d) > 0 {
+		t.Errorf("podid down left the machine changed:\n%s", strings.Join(d, "\n"))
 	}
 }
 

@@ -106,6 +106,22 @@ func MakePlan(in Input) (Plan, error) {
 	}}, nil
 }
 
+// Guard is the part of the plan that is safe beside another agent's
+// redirect: the FORWARD guard alone. It refuses only metadata traffic that
+// no redirect took (another agent's DNAT sends pods' traffic to INPUT, not
+// FORWARD), so while another agent still serves, nothing changes for its
+// pods, and the moment its redirect goes, pods are refused instead of
+// reaching the node's IMDS.
+func (p Plan) Guard() Plan {
+	var out Plan
+	for _, c := range p.Chains {
+		if c.Name == ForwardGuard {
+			out.Chains = append(out.Chains, c)
+		}
+	}
+	return out
+}
+
 func jump(match Rule, chain string) Rule {
 	return append(slices.Clone(match), "-j", chain)
 }

@@ -67,3 +67,17 @@ func TestMakePlan(t *testing.T) {
 		})
 	}
 }
+
+// Beside another agent's redirect only the FORWARD guard may be installed:
+// no redirect of podid's, and no INPUT guard on a port the other agent may
+// be serving.
+func TestGuardIsTheForwardGuardAlone(t *testing.T) {
+	p, err := MakePlan(Input{Agent: netip.MustParseAddrPort("10.240.0.4:2579"), PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := p.Guard()
+	if len(g.Chains) != 1 || g.Chains[0].Table != "filter" || g.Chains[0].Name != ForwardGuard || g.Chains[0].Hook != "FORWARD" {
+		t.Fatalf("Guard() =\n%s\nwant the filter chain %s jumped to from FORWARD alone", g, ForwardGuard)
+	}
+}

@@ -124,6 +124,7 @@ func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.Azu
 	needsCloud := a.Identity.NeedsCloudAssignment(r.DefaultTokenMode)
 	want := build(a, a.Identity.TokenMode(r.DefaultTokenMode), needsCloud && r.CloudAssignment)
 	now := metav1.NewTime(r.Clock.Now())
+	wantMode := want.Spec.TokenMode
 	if have == nil {
 		want.Status = assignstatus.Initial(want.Status, needsCloud, now)
 		if err := r.Client.Create(ctx, want); err != nil {
@@ -131,6 +132,9 @@ func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.Azu
 				return errConflict // the cache is behind; try again
 			}
 			return fmt.Errorf("create AzureAssignedIdentity %s/%s: %w", want.Namespace, want.Name, err)
+		}
+		if err := prunedByOlderCRD(want, wantMode); err != nil {
+			return err
 		}
 		log.FromContext(ctx).V(1).Info("created assignment", "azureassignedidentity", a.Key(), "identity", a.Identity.Namespace+"/"+a.Identity.Name)
 		if want.Status.Status == podidv1.AssignedIDAssigned {
@@ -157,6 +161,9 @@ func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.Azu
 	if err := r.Client.Update(ctx, next); err != nil {
 		return fmt.Errorf("update AzureAssignedIdentity %s: %w", a.Key(), err)
 	}
+	if err := prunedByOlderCRD(next, wantMode); err != nil {
+		return err
+	}
 	if next.Status.Status == podidv1.AssignedIDAssigned && have.Status.Status != podidv1.AssignedIDAssigned {
 		observeReady(a.Pod, next, r.Clock.Now())
 	}
@@ -179,6 +186,21 @@ func (r *Reconciler) remove(ctx context.Context, a *podidv1.AzureAssignedIdentit
 	}
 	log.FromContext(ctx).V(1).Info("deleted assignment", "azureassignedidentity", a.Namespace+"/"+a.Name)
 	return nil
+}
+
+// prunedByOlderCRD explains an assignment the API server stored without
+// the token mode mic wrote: the AzureAssignedIdentity CRD is an older
+// aad-pod-identity's (helm install keeps existing CRDs), whose schema
+// prunes every field it does not declare. The error goes back to the work
+// queue, which retries with back-off until podid's CRDs are applied.
+func prunedByOlderCRD(stored *podidv1.AzureAssignedIdentity, wantMode string) error {
+	if wantMode == "" || stored.Spec.TokenMode != "" {
+		return nil
+	}
+	return fmt.Errorf("the API server dropped spec.tokenMode from AzureAssignedIdentity %s/%s: the CRD azureassignedidentities.aadpodidentity.k8s.io is an older aad-pod-identity's, "+
+		"which prunes the fields podid writes, so the node agent falls back to deciding the token mode itself. "+
+		"Apply podid's CRDs (helm install and upgrade never change existing CRDs): kubectl apply -f config/crd, or charts/podid/crds of the chart",
+		stored.Namespace, stored.Name)
 }
 
 // errConflict means the cache is behind the API server; the pod is simply
