@@ -14,13 +14,21 @@ const managedClusterRead = ManagedClusterType + "/read"
 
 // managedClusterJSON mirrors the parts of armcontainerservice.ManagedCluster
 // that say how the cluster authenticates and authorizes people: managed
-// Azure AD integration with Azure RBAC for Kubernetes authorization.
-func managedClusterJSON(m *ManagedCluster) map[string]any {
+// Azure AD integration with Azure RBAC for Kubernetes authorization, and
+// whether local accounts (the admin credential) are disabled, which `az aks
+// show` reports as disableLocalAccounts. Until podid up reports the
+// cluster's API server (access, ok false), local accounts are not known to
+// be disabled, AKS's default. AKS always sends servicePrincipalProfile, with
+// client ID "msi" for a cluster that runs as managed identities; az aks
+// show fails on a cluster without one.
+func managedClusterJSON(m *ManagedCluster, access ClusterAccess, ok bool) map[string]any {
 	return map[string]any{"id": m.ID, "name": m.Name, "type": ManagedClusterType, "location": m.Location, "tags": map[string]string{},
 		"properties": map[string]any{
-			"provisioningState": "Succeeded",
-			"enableRBAC":        true,
-			"aadProfile":        map[string]any{"managed": true, "enableAzureRBAC": true, "tenantID": m.TenantID},
+			"provisioningState":       "Succeeded",
+			"enableRBAC":              true,
+			"disableLocalAccounts":    ok && !access.LocalAccounts(),
+			"servicePrincipalProfile": map[string]any{"clientId": "msi"},
+			"aadProfile":              map[string]any{"managed": true, "enableAzureRBAC": true, "tenantID": m.TenantID},
 		}}
 }
 
@@ -53,10 +61,11 @@ func (c *Cloud) serveManagedCluster(call *armCall, sub, rg, name string) {
 	if !c.authorize(call, managedClusterRead, id) {
 		return
 	}
+	access, ok := c.clusterAccessOf(id)
 	c.store.mu.Lock()
 	var out map[string]any
 	if m := c.store.managedClusterLocked(id); m != nil {
-		out = managedClusterJSON(m)
+		out = managedClusterJSON(m, access, ok)
 	}
 	c.store.mu.Unlock()
 	if out == nil {
@@ -75,7 +84,8 @@ func (c *Cloud) listManagedClusters(call *armCall, sub, rg string) {
 	var out []map[string]any
 	for _, m := range c.store.st.ManagedClusters {
 		if strings.EqualFold(m.SubscriptionID, sub) && strings.EqualFold(m.ResourceGroup, rg) {
-			out = append(out, managedClusterJSON(m))
+			access, ok := c.clusterAccessOf(m.ID)
+			out = append(out, managedClusterJSON(m, access, ok))
 		}
 	}
 	c.store.mu.Unlock()

@@ -230,25 +230,7 @@ func clusterID(name string) string {
 // the way az's SDK does (POST, no body), and decodes the answer.
 func callCredential(t *testing.T, env *cloudtest.Env, app, method, cluster, op, query string) credAnswer {
 	t.Helper()
-	tok, err := getToken(t, appCred(t, env, credTenant, app), "https://management.core.windows.net//.default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := fmt.Sprintf("%s%s/%s?api-version=2022-11-01%s", strings.TrimSuffix(env.ARMEndpoint, "/"), clusterID(cluster), op, query)
-	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := env.HTTPClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	status, body := armCall(t, env, app, method, fmt.Sprintf("%s/%s?api-version=2022-11-01%s", clusterID(cluster), op, query))
 	var out struct {
 		Error struct {
 			Code    string `json:"code"`
@@ -262,12 +244,13 @@ func callCredential(t *testing.T, env *cloudtest.Env, app, method, cluster, op, 
 	if err := json.Unmarshal(body, &out); err != nil {
 		t.Fatalf("decode %s: %v", body, err)
 	}
-	a := credAnswer{status: resp.StatusCode, code: out.Error.Code, message: out.Error.Message}
-	if resp.StatusCode == http.StatusOK {
+	a := credAnswer{status: status, code: out.Error.Code, message: out.Error.Message}
+	if status == http.StatusOK {
 		if len(out.Kubeconfigs) != 1 {
 			t.Fatalf("answer %s holds %d kubeconfigs, want 1", body, len(out.Kubeconfigs))
 		}
 		a.name = out.Kubeconfigs[0].Name
+		var err error
 		if a.kubeconfig, err = clientcmd.Load(out.Kubeconfigs[0].Value); err != nil {
 			t.Fatalf("the kubeconfig does not load: %v\n%s", err, out.Kubeconfigs[0].Value)
 		}
@@ -285,4 +268,59 @@ func TestSetClusterAccessRefusesUnknownClusters(t *testing.T) {
 	if err := env.Cloud.SetClusterAccess(clusterID("aks"), a); err == nil || !strings.Contains(err.Error(), "URL and CA are required") {
 		t.Fatalf("SetClusterAccess without a server: %v", err)
 	}
+}
+
+// az aks show reports disableLocalAccounts: true once the cluster's API
+// server runs without an admin account, false while it has one, and false
+// (AKS's default) before podid up reported the cluster.
+func TestManagedClusterShowsWhetherLocalAccountsAreDisabled(t *testing.T) {
+	env := cloudtest.StartYAML(t, credWorld)
+	ca := []byte("ca")
+	for name, access := range map[string]cloud.ClusterAccess{
+		"aks":     {Cluster: signin.Cluster{Name: "aks", Server: "https://127.0.0.1:6443", CAPEM: ca}, AdminCertPEM: []byte("c"), AdminKeyPEM: []byte("k")},
+		"aks-aad": {Cluster: signin.Cluster{Name: "aks-aad", Server: "https://127.0.0.1:7443", CAPEM: ca}},
+	} {
+		if err := env.Cloud.SetClusterAccess(clusterID(name), access); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for cluster, want := range map[string]bool{"aks": false, "aks-aad": true, "aks-idle": false} {
+		status, body := armCall(t, env, "reader", http.MethodGet, clusterID(cluster)+"?api-version=2024-09-01")
+		var out struct {
+			Properties struct {
+				DisableLocalAccounts *bool `json:"disableLocalAccounts"`
+			} `json:"properties"`
+		}
+		if err := json.Unmarshal(body, &out); err != nil || status != http.StatusOK {
+			t.Fatalf("GET %s: %d %v\n%s", cluster, status, err, body)
+		}
+		if got := out.Properties.DisableLocalAccounts; got == nil || *got != want {
+			t.Errorf("%s: disableLocalAccounts = %v, want %v", cluster, got, want)
+		}
+	}
+}
+
+// armCall sends method to path (with its query) on Resource Manager as app
+// of the credential world and returns the status and body.
+func armCall(t *testing.T, env *cloudtest.Env, app, method, path string) (int, []byte) {
+	t.Helper()
+	tok, err := getToken(t, appCred(t, env, credTenant, app), "https://management.core.windows.net//.default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, strings.TrimSuffix(env.ARMEndpoint, "/")+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := env.HTTPClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
 }

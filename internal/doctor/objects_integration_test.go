@@ -2,11 +2,15 @@ package doctor
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	podidv1 "github.com/podid/podid/api/v1"
@@ -121,6 +125,65 @@ func TestObjectChecksOnARealCluster(t *testing.T) {
 			fix: "kubectl -n " + ns + " get pod bare -o yaml | kubectl replace --force -f -"}})
 		assertFindings(t, runCheck("wi-webhook", f), []want{{status: Fail, message: "No MutatingWebhookConfiguration selects pods labelled",
 			fix: "kubectl apply -f deploy/podid.yaml   # podid's manifest, the webhook included"}})
+	})
+	t.Run("under cluster-wide bindings a binding serving another namespace warns", func(t *testing.T) {
+		home, other := env.NewNamespace(t), env.NewNamespace(t)
+		create(t, msi(home, "id"), binding(home, "b", "id", "cw-web"), labelled(other, "p", "cw-web"))
+		f, err := Gather(ctx, c, GatherOptions{Scope: Scope{Namespace: other}, Settings: Settings{TokenMode: podidv1.TokenModeFederated, ClusterWideBindings: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertFindings(t, runCheck("binding-namespace", f), []want{{status: Warn, object: "AzureIdentityBinding " + home + "/b",
+			message: "gives identity id to 1 pod of other namespaces (" + other + "/p)", fix: "kubectl -n " + home + " annotate azureidentity id aadpodidentity.k8s.io/Behavior=namespaced"}})
+	})
+	t.Run("workload identity: a ServiceAccount without client-id is annotated", func(t *testing.T) {
+		ns := env.NewNamespace(t)
+		p := testenv.Pod(testenv.PodSpec{Namespace: ns, Name: "p", Node: node, ServiceAccount: "app", Labels: map[string]string{wi.UseLabel: "true"}})
+		create(t, serviceAccount(ns, "app", ""), p)
+		assertFindings(t, runCheck("wi-service-account", gather(t, ns, 0)), []want{{status: Fail, object: "Pod " + ns + "/p",
+			message: "has no azure.workload.identity/client-id annotation",
+			fix:     "kubectl -n " + ns + " annotate serviceaccount app azure.workload.identity/client-id=<client ID> --overwrite && kubectl -n " + ns + " get pod p -o yaml | kubectl replace --force -f -"}})
+	})
+	t.Run("a user without the doctor's ClusterRole is told the grant, and it suffices", func(t *testing.T) {
+		ns := env.NewNamespace(t)
+		const user = "dev@contoso.example"
+		cfg := rest.CopyConfig(env.Config)
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+		dev, err := client.New(cfg, client.Options{Scheme: Scheme(kubeclient.Scheme())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := func() []Finding {
+			f, err := Gather(ctx, dev, GatherOptions{Scope: Scope{Namespace: ns}, Settings: Settings{TokenMode: podidv1.TokenModeFederated}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return checkGather(f)
+		}
+		got := read()
+		if len(got) == 0 {
+			t.Fatal("gather reported nothing for a user who may read nothing")
+		}
+		for _, g := range got {
+			if g.Status != Warn || g.Fix != GrantReadCommand() || !strings.Contains(strings.Join(g.Evidence, " "), "forbidden") {
+				t.Errorf("want every finding a warning with the grant command and the API server's refusal:\n%s", describe(got))
+				break
+			}
+		}
+		// What the printed command creates: ReadRules as the ClusterRole
+		// podid-doctor, bound to the user.
+		role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: ReadRoleName + "-" + ns}, Rules: ReadRules}
+		bindingObj := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: ReadRoleName + "-" + ns},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+			Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}}}
+		create(t, role, bindingObj)
+		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			got = read()
+			return len(got) == 1 && got[0].Status == Pass, nil
+		})
+		if err != nil {
+			t.Fatalf("with the doctor's ClusterRole the user still cannot read everything:\n%s", describe(got))
+		}
 	})
 	t.Run("assignment-state fails without mic and passes once mic assigns", func(t *testing.T) {
 		ns := env.NewNamespace(t)

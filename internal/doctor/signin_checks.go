@@ -177,6 +177,15 @@ func checkSignInIdentity(f *Facts) []Finding {
 		msg = fmt.Sprintf("user %s signs in but may not list pods: neither Kubernetes RBAC nor an Azure role assignment on the cluster grants it (Azure RBAC)", r.User)
 		fix = grantCommand(s, r.User)
 	}
+	if s.Plugin != nil && s.Plugin.GroupsOverage {
+		ev = append(ev, "the token has _claim_names.groups and no groups claim: Azure AD's group overage")
+		msg += ". Azure AD left the user's groups out of the token (group overage: the user is in more than 200 groups), so the API server sees none of them and no binding to a group applies, the admin groups' cluster-admin included"
+		if azure {
+			msg += "; Azure RBAC reads group memberships from Azure AD, so a role assigned to one of the user's groups does apply"
+		} else {
+			msg += "; bind the user by name, or enable Azure RBAC for Kubernetes (az aks update --enable-azure-rbac), which reads group memberships from Azure AD"
+		}
+	}
 	return []Finding{{Status: Fail, Object: fmt.Sprintf("User %q", r.User), Message: msg, Evidence: ev, Fix: fix}}
 }
 

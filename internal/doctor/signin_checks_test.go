@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 )
@@ -100,6 +101,10 @@ func TestSignInIdentity(t *testing.T) {
 	refused := signedIn("")
 	refused.Review = &SignInReview{Unauthorized: true, Err: "Unauthorized"}
 	rbacOnly := signedIn("carol", AccessFact{Verb: "list", Resource: "pods"})
+	overage := signedIn("olivia@contoso.com", AccessFact{Verb: "list", Resource: "pods"})
+	overage.Plugin = &PluginRun{GroupsOverage: true}
+	overageAzure := signedIn("olivia@contoso.com", clusterPods)
+	overageAzure.Plugin = &PluginRun{GroupsOverage: true}
 
 	cases := map[string]struct {
 		facts    *SignInFacts
@@ -125,6 +130,15 @@ func TestSignInIdentity(t *testing.T) {
 			facts: rbacOnly, status: Fail, msg: "no Kubernetes RBAC binding grants it",
 			fix:      "kubectl create clusterrolebinding carol-view --clusterrole=view --user=carol",
 			evidence: []string{`User "carol" cannot list resource "pods" in API group "" at the cluster scope`, "no ClusterRoleBinding or RoleBinding grants cluster-admin"},
+		},
+		"a user in more than 200 groups is told the token carries none": {
+			facts: overage, status: Fail, msg: "group overage: the user is in more than 200 groups), so the API server sees none of them",
+			fix:      "kubectl create clusterrolebinding olivia-contoso.com-view --clusterrole=view --user=olivia@contoso.com",
+			evidence: []string{"_claim_names.groups and no groups claim"},
+		},
+		"under Azure RBAC the overage message says a group's role applies": {
+			facts: overageAzure, status: Fail, msg: "Azure RBAC reads group memberships from Azure AD, so a role assigned to one of the user's groups does apply",
+			fix: `az role assignment create --role "Azure Kubernetes Service RBAC Reader" --assignee olivia@contoso.com --scope "$(az aks show --resource-group rg --name aks-poc --query id -o tsv)"`,
 		},
 		"a user who may list pods passes": {
 			facts: signedIn("alice@contoso.com", AccessFact{Verb: "list", Resource: "pods", Allowed: true}), status: Pass, msg: "signs in as alice@contoso.com",
@@ -192,5 +206,22 @@ func TestSignInChecksKeepOnlySignIn(t *testing.T) {
 	}
 	if got := names(SignInChecks(Checks(), false)); got != "kubeconfig-auth,signin-identity,local-accounts" {
 		t.Fatalf("without gather: %s", got)
+	}
+}
+
+func TestGroupsOverage(t *testing.T) {
+	jwt := func(payload string) string {
+		return "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(payload)) + ".c2ln"
+	}
+	for token, want := range map[string]bool{
+		jwt(`{"upn":"olivia@contoso.com","_claim_names":{"groups":"src1"},"_claim_sources":{"src1":{"endpoint":"https://graph.windows.net/t/users/o/getMemberObjects"}}}`): true,
+		jwt(`{"upn":"alice@contoso.com","groups":["ad1a5e0c-2f4b-4d6a-8e1c-9b7f3a5d0c03"]}`):                                                                               false,
+		jwt(`{"_claim_names":{"roles":"src1"}}`): false,
+		"not-a-jwt":                              false,
+		"a.!!!.c":                                false,
+	} {
+		if got := groupsOverage(token); got != want {
+			t.Errorf("groupsOverage(%.60s…) = %v, want %v", token, got, want)
+		}
 	}
 }

@@ -65,6 +65,10 @@ type PluginRun struct {
 	Err string
 	// Stderr are its error lines, with anything like a token removed.
 	Stderr []string
+	// GroupsOverage is set when the token it printed carries Azure AD's
+	// group overage indicator instead of the groups (the user is in more
+	// than 200): the API server then sees none of the user's groups.
+	GroupsOverage bool
 }
 
 // SignInReview is the API server's SelfSubjectReview answer.

@@ -3,6 +3,7 @@ package doctor
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -208,7 +209,31 @@ func runPlugin(ctx context.Context, e *clientcmdapi.ExecConfig, path string, tim
 		run.Err = "it printed no ExecCredential with a token"
 		return "", run
 	}
+	run.GroupsOverage = groupsOverage(cred.Status.Token)
 	return cred.Status.Token, run
+}
+
+// groupsOverage reports whether a JWT's payload names the groups claim
+// among its distributed claims (_claim_names), as Azure AD does in place
+// of the groups when a user is in more than 200. The token is only looked
+// at, not trusted: the API server decides who it is.
+func groupsOverage(token string) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return false
+	}
+	var claims struct {
+		ClaimNames map[string]string `json:"_claim_names"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return false
+	}
+	_, ok := claims.ClaimNames["groups"]
+	return ok
 }
 
 var (

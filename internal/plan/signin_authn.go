@@ -10,10 +10,20 @@ import (
 
 // Claim mappings of the sign-in, as AKS's token authenticator (guard)
 // maps Azure AD tokens: a person is their upn; a service principal, whose
-// app token has no upn, is its object ID.
+// app token has no upn, is its object ID; groups are the groups claim.
+//
+// Groups are mapped by expression, not by claim, on purpose. Past 200
+// groups Azure AD leaves the groups claim out and names Graph in
+// _claim_names/_claim_sources instead (overage). Mapped by claim,
+// kube-apiserver takes that for a distributed claim, fetches it, cannot
+// use Graph's answer (it wants a JWT of the issuer) and refuses the whole
+// token: the user gets Unauthorized. The expression ignores distributed
+// claims, so such a user signs in without groups; guard would ask Graph
+// for them, which no API server configuration can, and Azure RBAC
+// (internal/azrbac) reads the memberships from the directory itself.
 const (
 	usernameExpression = "has(claims.upn) ? claims.upn : claims.oid"
-	groupsClaim        = "groups"
+	groupsExpression   = "has(claims.groups) ? claims.groups : []"
 	uidClaim           = "oid"
 )
 
@@ -23,7 +33,6 @@ const (
 // signed by caPEM. Client certificates keep working beside it: they are
 // configured by flags, not here.
 func (s *SignIn) AuthenticationConfiguration(issuer string, caPEM []byte) ([]byte, error) {
-	empty := ""
 	cfg := apiserverv1.AuthenticationConfiguration{
 		TypeMeta: metav1.TypeMeta{APIVersion: apiserverv1.SchemeGroupVersion.String(), Kind: "AuthenticationConfiguration"},
 		JWT: []apiserverv1.JWTAuthenticator{{
@@ -34,7 +43,7 @@ func (s *SignIn) AuthenticationConfiguration(issuer string, caPEM []byte) ([]byt
 			}},
 			ClaimMappings: apiserverv1.ClaimMappings{
 				Username: apiserverv1.PrefixedClaimOrExpression{Expression: usernameExpression},
-				Groups:   apiserverv1.PrefixedClaimOrExpression{Claim: groupsClaim, Prefix: &empty},
+				Groups:   apiserverv1.PrefixedClaimOrExpression{Expression: groupsExpression},
 				UID:      apiserverv1.ClaimOrExpression{Claim: uidClaim},
 			},
 		}},

@@ -120,8 +120,8 @@ func TestAuthenticationConfigurationTrustsTheCloudForTheServerApp(t *testing.T) 
 			ClaimMappings struct {
 				Username struct{ Expression string } `json:"username"`
 				Groups   struct {
-					Claim  string  `json:"claim"`
-					Prefix *string `json:"prefix"`
+					Claim      string `json:"claim"`
+					Expression string `json:"expression"`
 				} `json:"groups"`
 			} `json:"claimMappings"`
 		} `json:"jwt"`
@@ -136,7 +136,7 @@ func TestAuthenticationConfigurationTrustsTheCloudForTheServerApp(t *testing.T) 
 	if j.Issuer.URL != "https://127.0.0.1:8443/2e319086-9a26-46a3-865f-615bed576786/v2.0" || j.Issuer.Audiences[0] != "6dae42f8-4368-4678-94ff-3960e28e3630" || j.Issuer.CertificateAuthority == "" {
 		t.Fatalf("issuer %+v", j.Issuer)
 	}
-	if j.ClaimMappings.Username.Expression != "has(claims.upn) ? claims.upn : claims.oid" || j.ClaimMappings.Groups.Claim != "groups" || j.ClaimMappings.Groups.Prefix == nil || *j.ClaimMappings.Groups.Prefix != "" {
+	if j.ClaimMappings.Username.Expression != "has(claims.upn) ? claims.upn : claims.oid" || j.ClaimMappings.Groups.Expression != "has(claims.groups) ? claims.groups : []" || j.ClaimMappings.Groups.Claim != "" {
 		t.Fatalf("mappings %+v", j.ClaimMappings)
 	}
 	if j.ClaimValidationRules[0].Expression != `claims.tid == "2e319086-9a26-46a3-865f-615bed576786"` {

@@ -125,6 +125,11 @@ func TestAzCLISignIn(t *testing.T) {
 			t.Fatalf("az aks get-credentials --admin with local accounts disabled: err %v\n%s", r.err, r.stderr)
 		}
 		t.Logf("--admin refused: %s", lastLines(r.stderr, 1))
+		// az aks show says why, as AKS does.
+		show := s.must("aks", "show", "-g", azClusterGroup, "-n", azCluster, "--query", "[disableLocalAccounts, aadProfile.enableAzureRbac]", "-o", "tsv")
+		if got := strings.Fields(show.stdout); len(got) != 2 || got[0] != "true" || got[1] != "true" {
+			t.Fatalf("az aks show --query [disableLocalAccounts, aadProfile.enableAzureRbac]: %q; want true true", show.stdout)
+		}
 
 		// kubectl with the file az wrote: kubelogin prints a device code,
 		// the test approves it as alice, the admin group may list.

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
 	"github.com/podid/podid/internal/doctor"
 	"github.com/podid/podid/internal/plan"
 	"github.com/podid/podid/internal/plan/runstate"
@@ -56,10 +59,6 @@ func TestFlagValidation(t *testing.T) {
 		"a port out of range is refused": {
 			args:    []string{"--agent-port", "70000"},
 			wantErr: "--agent-port 70000: want 0 to 65535",
-		},
-		"a kubeconfig and a state folder together are refused": {
-			args:    []string{"--kubeconfig", "/k", "--state-dir", "/s"},
-			wantErr: "--kubeconfig and --state-dir both name a cluster",
 		},
 		"an unknown check is refused, listing the known ones": {
 			args:    []string{"--check", "node-agent", "--check", "no-such-check"},
@@ -285,6 +284,30 @@ func TestResolve(t *testing.T) {
 		}
 		if got.gather.Supervised != nil {
 			t.Fatal("an empty folder was taken for a run")
+		}
+	})
+
+	t.Run("a kubeconfig with a state folder is judged by that run's sign-in settings", func(t *testing.T) {
+		run := &plan.Record{Supervisor: plan.Process{PID: 1}, APIServer: "https://127.0.0.1:6443",
+			SignIn: &plan.SignIn{Cluster: plan.Cluster{Name: "aks-poc", ResourceGroup: "rg"}, LocalAccounts: false}}
+		runDir := writeRecord(t, run)
+		kc := filepath.Join(t.TempDir(), "old-admin.kubeconfig")
+		cfg := clientcmdapi.NewConfig()
+		cfg.Clusters["c"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:6443/"}
+		cfg.AuthInfos["u"] = &clientcmdapi.AuthInfo{ClientCertificateData: []byte("cert"), ClientKeyData: []byte("key")}
+		cfg.Contexts["x"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u"}
+		cfg.CurrentContext = "x"
+		if err := clientcmd.WriteToFile(*cfg, kc); err != nil {
+			t.Fatal(err)
+		}
+		o := NewOptions()
+		o.StateDir, o.Kubeconfig = runDir, kc
+		got, err := resolve(o, false, environment{getenv: noEnv, alive: alive})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.kubeconfig != kc || got.signIn == nil || got.signIn.Run == nil || got.signIn.Run.StateDir != runDir || got.signIn.Run.LocalAccounts {
+			t.Fatalf("kubeconfig %q, sign-in %+v: want the kubeconfig examined against the run in %s", got.kubeconfig, got.signIn, runDir)
 		}
 	})
 

@@ -64,7 +64,7 @@ func NewOptions() *Options {
 
 // AddFlags binds the options to fs.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the cluster to examine; empty uses $KUBECONFIG or ~/.kube/config, or the podid up run in ~/.podid when neither is set and it has one.")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the cluster to examine; empty uses $KUBECONFIG or ~/.kube/config, or the podid up run in ~/.podid when neither is set and it has one. With --state-dir, the kubeconfig is checked as a way into that podid up run's cluster: the sign-in checks read the run's settings (local accounts, Azure RBAC, admin groups) even for a kubeconfig that does not name the run (an old admin one).")
 	cliup.AddStateDirFlag(fs, &o.StateDir)
 	fs.StringVar(&o.Pod, "pod", o.Pod, "Examine one pod, NAMESPACE/NAME, and what serves it.")
 	fs.StringVar(&o.Identity, "identity", o.Identity, "Examine one AzureIdentity, NAMESPACE/NAME, its bindings and the pods they select.")
@@ -89,9 +89,6 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 // Validate reports bad option values.
 func (o *Options) Validate() error {
 	var errs []error
-	if o.Kubeconfig != "" && o.StateDir != "" {
-		errs = append(errs, errors.New("--kubeconfig and --state-dir both name a cluster: give one"))
-	}
 	var scopes []string
 	for _, s := range []struct{ flag, value string }{{"--pod", o.Pod}, {"--identity", o.Identity}, {"--namespace", o.Namespace}} {
 		if s.value != "" {

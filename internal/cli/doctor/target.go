@@ -52,7 +52,16 @@ func resolve(o *Options, tokenModeSet bool, env environment) (target, error) {
 		AgentPort: o.AgentPort,
 	}}
 	if o.Kubeconfig != "" {
-		t.signIn = signInTarget(o.Kubeconfig, o.Namespace, env)
+		signInEnv := env
+		if o.StateDir != "" {
+			// The run is named: its settings judge this kubeconfig, which
+			// reaches the same cluster.
+			signInEnv.defaultDir = o.StateDir
+		}
+		t.signIn = signInTarget(o.Kubeconfig, o.Namespace, signInEnv)
+		if o.StateDir != "" {
+			return t, nil
+		}
 	}
 	dir := o.StateDir
 	if dir == "" && o.Kubeconfig == "" && env.getenv("KUBECONFIG") == "" && env.defaultDir != "" {
