@@ -133,7 +133,7 @@ func firewall(re *RegistryError, f Facts) Finding {
 		ip, seen = m[1], "this node's address "+m[1]
 	}
 	return Finding{Cause: fmt.Sprintf("the network rules of registry %s refuse %s (%d %s): its firewall allows other addresses only, or public network access is disabled", f.Registry, seen, re.Status, orText(re.Code, "Forbidden")),
-		Fix: fmt.Sprintf("allow the node's address: az acr network-rule add --name %s --ip-address %s (with podid, add it to networkRules.ipRules of the registry in the world file); "+
+		Fix: fmt.Sprintf("allow the node's address: az acr network-rule add --name %s --ip-address %s (under podid up: podid cloud acr network-rule add --registry %[1]s --ip-address %[2]s); "+
 			"if public network access is disabled, pull through a private endpoint whose private DNS zone privatelink.azurecr.io is linked to the node's network", f.Registry, ip)}
 }
 

@@ -18,6 +18,7 @@ func (c *Cloud) rootHandler() http.Handler {
 	admin.HandleFunc("GET /admin/instances", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, c.Instances()) })
 	admin.HandleFunc("GET /admin/vaults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, c.VaultURLs()) })
 	c.adminAccessHandlers(admin)
+	c.adminRegistryHandlers(admin)
 	c.adminFederatedHandlers(admin)
 	adminH := c.requireAdmin(admin)
 	metricsH := c.metrics.handler()

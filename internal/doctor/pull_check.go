@@ -125,7 +125,7 @@ func firewall(f *Facts, pp podPull, fd *Finding) {
 		ip, from = nodeInternalIP(f, pp.pod.Spec.NodeName), "the node's InternalIP; on AKS the cluster's outbound IP is what the registry sees"
 	}
 	fd.Message = fmt.Sprintf("registry %s answered 403 Forbidden: its firewall (network rules or disabled public access) does not let the node in", pp.Registry)
-	fd.Fix = fmt.Sprintf("az acr network-rule add -n %s --ip-address %s", pp.Registry, orPlaceholder(ip, "<outbound IP>"))
+	fd.Fix = networkRuleFix(f, pp.Registry, orPlaceholder(ip, "<outbound IP>"))
 	fd.Evidence = append(fd.Evidence, fmt.Sprintf("client address %s: %s", orPlaceholder(ip, "unknown"), from))
 	a := decideACRAccess(f, pp.Registry, pp.Repository, pp.pod.Spec.NodeName)
 	if !a.found {
@@ -136,7 +136,7 @@ func firewall(f *Facts, pp podPull, fd *Finding) {
 	refusal := networkRefusal(a.registry, ip)
 	switch {
 	case strings.EqualFold(a.registry.PublicNetworkAccess, "Disabled"):
-		fd.Message, fd.Fix = refusal+" (confirmed by the cloud)", fmt.Sprintf("az acr update -n %s --public-network-enabled true", a.registry.Name)
+		fd.Message, fd.Fix = refusal+" (confirmed by the cloud)", publicAccessFix(f, a.registry.Name)
 	case refusal != "":
 		fd.Message = refusal + " (confirmed by the cloud): ACR refuses the kubelet's token requests with 403"
 	default:

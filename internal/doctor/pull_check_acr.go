@@ -105,7 +105,7 @@ func registryAccess(f *Facts, u acrUse, node string) Finding {
 	if refusal := networkRefusal(a.registry, nodeInternalIP(f, node)); refusal != "" {
 		return Finding{Status: Warn, Object: obj, Evidence: ev,
 			Message: refusal + ": unless the node's outbound address is let in, pulls get 403 Forbidden",
-			Fix:     fmt.Sprintf("az acr network-rule add -n %s --ip-address <node's outbound IP>", a.registry.Name)}
+			Fix:     networkRuleFix(f, a.registry.Name, orPlaceholder(nodeInternalIP(f, node), "<node's outbound IP>"))}
 	}
 	return Finding{Status: Pass, Object: obj, Message: fmt.Sprintf("kubelet identity %s of node %s may pull from %s (%q at %s)", a.kubelet.Name(), node, u.registry, a.grant.RoleName, a.grant.Scope)}
 }

@@ -28,6 +28,24 @@ func attachFix(f *Facts, registry string, a acrAccess) string {
 	return fmt.Sprintf("az aks update -n %s -g %s --attach-acr %s", cluster, group, registry)
 }
 
+// networkRuleFix lets ip through the registry's firewall (az acr
+// network-rule add).
+func networkRuleFix(f *Facts, registry, ip string) string {
+	if f.Supervised != nil {
+		return fmt.Sprintf("podid cloud acr network-rule add --state-dir %s --registry %s --ip-address %s", f.Supervised.StateDir, registry, ip)
+	}
+	return fmt.Sprintf("az acr network-rule add -n %s --ip-address %s", registry, ip)
+}
+
+// publicAccessFix enables the registry's public endpoint (az acr update
+// --public-network-enabled true).
+func publicAccessFix(f *Facts, registry string) string {
+	if f.Supervised != nil {
+		return fmt.Sprintf("podid cloud acr update --state-dir %s --registry %s --public-network-enabled true", f.Supervised.StateDir, registry)
+	}
+	return fmt.Sprintf("az acr update -n %s --public-network-enabled true", registry)
+}
+
 // repositoryReaderFix grants the role an rbac-abac registry honours.
 func repositoryReaderFix(f *Facts, a acrAccess) string {
 	const role = "Container Registry Repository Reader"

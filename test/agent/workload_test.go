@@ -11,11 +11,14 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/podid/podid/internal/cloud"
+	"github.com/podid/podid/internal/doctor"
+	"github.com/podid/podid/internal/kubeclient"
 	"github.com/podid/podid/internal/testenv"
 	"github.com/podid/podid/internal/tokens"
 )
@@ -123,6 +126,25 @@ func TestWorkloadIdentityPodCallingIMDSGetsTokensByItsOwnToken(t *testing.T) {
 	// The refusal is explained on the stranger's service account.
 	if err := s.env.WaitForEvent(ctx, ns, "stranger", "TokenRequestRefused", "no federated credential of the client ID trusts this service account", 10*time.Second); err != nil {
 		t.Fatal(err)
+	}
+	// podid doctor reads it back from the cluster: wi-token-refusals fails
+	// on the stranger's account with the agent's fix.
+	dc, err := client.New(s.env.Config, client.Options{Scheme: doctor.Scheme(kubeclient.Scheme())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := doctor.Gather(ctx, dc, doctor.GatherOptions{Scope: doctor.Scope{Namespace: ns}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refusal *doctor.Finding
+	for _, fd := range doctor.Run(f, doctor.Checks()).Findings {
+		if fd.Check == "wi-token-refusals" && fd.Object == "ServiceAccount "+ns+"/stranger" {
+			refusal = &fd
+		}
+	}
+	if refusal == nil || refusal.Status != doctor.Fail || !strings.Contains(refusal.Message, "AADSTS70021") || refusal.Fix == "" {
+		t.Fatalf("podid doctor's wi-token-refusals on ServiceAccount %s/stranger: %+v; want a failure naming AADSTS70021 with a fix", ns, refusal)
 	}
 	// Even for a resource the trusted pod already holds a cached token of.
 	res := freshResource(id.Name)

@@ -24,7 +24,10 @@ import (
 //     (kubectl set image) makes the pod run;
 //  3. AcrPull revoked with podid cloud role revoke (az role assignment
 //     delete): 401 again, the same diagnosis; podid cloud role grant and
-//     the pod runs.
+//     the pod runs;
+//  4. the registry's firewall (seed 000's 403): the doctor names the
+//     address the registry refused, and its podid cloud acr network-rule
+//     add makes the pod run.
 //
 // Seed 001's fourth sample, a private Docker Hub image without
 // imagePullSecrets, needs a registry that asks for credentials; podid up's
@@ -137,6 +140,21 @@ func TestPullDoctorOnTheRealNode(t *testing.T) {
 	doctor("role-revoked", "image-pull", "Pod default/role-revoked", "has no role that allows pull on registry "+reg, attachFix)
 	must(t, append([]string{"cloud", "role", "grant"}, roleArgs...)...)
 	running("role-revoked")
+
+	// 4. The registry's firewall (seed 000's "403 forbidden"): Premium,
+	// default action Deny, as az acr update --sku Premium --default-action
+	// Deny leaves it; the doctor's network rule lets the node in.
+	must(t, "cloud", "acr", "update", "--state-dir", dir, "--registry", reg, "--sku", "Premium", "--default-action", "Deny")
+	apply("firewalled", ref)
+	ev = failed("firewalled", "403")
+	ruleFix := "fix: podid cloud acr network-rule add --state-dir " + dir + " --registry " + reg + " --ip-address "
+	out = doctor("firewalled", "image-pull", "Pod default/firewalled", "denies every address by default (networkRuleSet.defaultAction Deny)", "confirmed by the cloud", ruleFix)
+	ip := fixArgument(out, ruleFix)
+	if ip == "" || strings.HasPrefix(ip, "<") {
+		t.Fatalf("the doctor names no address to let in:\n%s\nkubelet: %s", out, ev)
+	}
+	must(t, "cloud", "acr", "network-rule", "add", "--state-dir", dir, "--registry", reg, "--ip-address", ip)
+	running("firewalled")
 }
 
 // fixArgument is what follows prefix on the doctor's first line that

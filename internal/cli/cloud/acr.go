@@ -32,10 +32,11 @@ type acrOptions struct {
 func newACRCommand(ctx context.Context) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "acr",
-		Short: "Attach or detach a container registry to a kubelet identity in a running embedded cloud, as az aks update --attach-acr|--detach-acr",
+		Short: "Attach or detach a container registry to a kubelet identity (az aks update --attach-acr|--detach-acr), or change its firewall (az acr update, az acr network-rule), in a running embedded cloud",
 	}
 	cmd.AddCommand(newACRVerb(ctx, "attach", "Assign AcrPull on the registry to the kubelet identity (az aks update --attach-acr); nothing happens when it is there"),
-		newACRVerb(ctx, "detach", "Remove the kubelet identity's AcrPull assignments on the registry (az aks update --detach-acr); nothing happens when there is none"))
+		newACRVerb(ctx, "detach", "Remove the kubelet identity's AcrPull assignments on the registry (az aks update --detach-acr); nothing happens when there is none"),
+		newACRUpdateCommand(ctx), newACRNetworkRuleCommand(ctx))
 	return cmd
 }
 
