@@ -96,6 +96,22 @@ func TestPullDoctorOnTheRealNode(t *testing.T) {
 		t.Logf("%s: Running %s after the fix; kubelet: Pulled: %s", pod, time.Since(start).Round(time.Millisecond), podEvent(t, k, pod, "Pulled", ""))
 	}
 	attachFix := fmt.Sprintf("fix: podid cloud acr attach --state-dir %s --registry %s --principal ", dir, reg)
+	// checkACR runs podid check-acr as podid up prints it, for image, as
+	// the first real node's kubelet would pull it; it must fail with want
+	// in its output, or pass when want is "".
+	checkACR := func(img, want string) {
+		t.Helper()
+		args := []string{"check-acr", "--image", img, "--azure-config", rec.ACR.AzureConfig, "--imds-endpoint", rec.ACR.IMDSEndpoint,
+			"--ca-bundle", rec.CloudCA, "--front-door", rec.ACR.FrontDoor}
+		r := run(t, nil, args...)
+		t.Logf("$ podid check-acr --image %s … (%s, %v)\n%s%s", img, r.took.Round(time.Millisecond), r.err, r.stdout, r.stderr)
+		switch {
+		case want == "" && r.err != nil:
+			t.Errorf("podid check-acr failed on a pull that works")
+		case want != "" && (r.err == nil || !strings.Contains(r.stdout+r.stderr, want)):
+			t.Errorf("podid check-acr --image %s: err %v; want a failure with %q", img, r.err, want)
+		}
+	}
 
 	// 1. Detached (seed 001 sample 1, az aks update --detach-acr).
 	must(t, "cloud", "acr", "detach", "--state-dir", dir, "--registry", reg, "--principal", kubelet)
@@ -111,8 +127,10 @@ func TestPullDoctorOnTheRealNode(t *testing.T) {
 		principal = kubelet
 	}
 	t.Logf("the doctor names the kubelet identity by object ID %s", principal)
+	checkACR(ref, "has no role that allows pull")
 	must(t, "cloud", "acr", "attach", "--state-dir", dir, "--registry", reg, "--principal", principal)
 	running("detached")
+	checkACR(ref, "")
 
 	// 2. A wrong tag (seed 001 sample 2): NotFound, and a 401 beside it.
 	wrong := rec.ACR.LoginServer + "/" + image.NameBusybox + ":nope"
@@ -122,6 +140,7 @@ func TestPullDoctorOnTheRealNode(t *testing.T) {
 		t.Errorf("the kubelet's event lacks the NotFound or the misleading 401 beside it: %s", ev)
 	}
 	setImage := "fix: kubectl -n default set image pod/wrong-tag app=" + ref
+	checkACR(wrong, "MANIFEST_UNKNOWN")
 	out = doctor("wrong-tag", "image-pull", "Registry "+rec.ACR.LoginServer+" has no tag nope in repository busybox", "misleading", "tags of "+rec.ACR.LoginServer+"/busybox this cluster has pulled: latest", setImage)
 	if fix := fixArgument(out, "fix: kubectl -n default set image "); fix != "" {
 		args := append([]string{"-n", "default", "set", "image"}, strings.Fields(fix)...)
@@ -153,6 +172,7 @@ func TestPullDoctorOnTheRealNode(t *testing.T) {
 	if ip == "" || strings.HasPrefix(ip, "<") {
 		t.Fatalf("the doctor names no address to let in:\n%s\nkubelet: %s", out, ev)
 	}
+	checkACR(ref, "403")
 	must(t, "cloud", "acr", "network-rule", "add", "--state-dir", dir, "--registry", reg, "--ip-address", ip)
 	running("firewalled")
 }
