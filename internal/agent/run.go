@@ -42,18 +42,12 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 	}
 	// /healthz and /readyz answer from the start: an agent that waits for
 	// another agent to leave the node is alive, and says why it is not
-	// ready.
-	var notReady atomic.Pointer[error]
-	setNotReady := func(err error) { notReady.Store(&err) }
-	setNotReady(errors.New("starting"))
-	var ready func() error // set once the agent serves
+	// ready. readiness is what /readyz answers; each phase replaces it.
+	var readiness atomic.Pointer[func() error]
+	setReadiness := func(check func() error) { readiness.Store(&check) }
+	setReadiness(func() error { return errors.New("starting") })
 	if opts.ProbeAddress != "" {
-		stop, err := startProbe(opts.ProbeAddress, func() error {
-			if err := *notReady.Load(); err != nil {
-				return err
-			}
-			return ready()
-		}, log)
+		stop, err := startProbe(opts.ProbeAddress, func() error { return (*readiness.Load())() }, log)
 		if err != nil {
 			return err
 		}
@@ -84,8 +78,11 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 		}
 		guarded := false
 		release, err := claimNode(ctx, opts, log, observeNodeNAT(binary), whileRefused{
-			guard:    func() error { guarded = true; return installGuard(opts, binary) },
-			notReady: func(err error) { setNotReady(fmt.Errorf("another agent owns this node's metadata redirect: %w", err)) },
+			guard: func() error { guarded = true; return installGuard(opts, binary) },
+			notReady: func(err error) {
+				err = fmt.Errorf("another agent owns this node's metadata redirect: %w", err)
+				setReadiness(func() error { return err })
+			},
 		})
 		if err != nil && guarded && opts.RemoveRulesOnUninstall {
 			removeRulesIfUninstalled(ctx, uninstall, binary, log)
@@ -150,7 +147,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 		}
 		defer stop() // stops repairing; the rules stay (fail closed)
 	}
-	ready = func() error {
+	setReadiness(func() error {
 		if !idx.HasSynced() {
 			return errors.New("caches not synced")
 		}
@@ -158,8 +155,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 			return errors.New("iptables rules not in place")
 		}
 		return nil
-	}
-	setNotReady(nil)
+	})
 	servers := []*http.Server{tokenServer(opts, handler)}
 	if opts.MetricsAddress != "" {
 		servers = append(servers, &http.Server{Addr: opts.MetricsAddress, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
@@ -234,14 +230,7 @@ func tokenSource(kube kubernetes.Interface, opts *Options, obs tokens.CacheObser
 // a restart, a rollout or after a crash. Cleanup, the uninstall step, is
 // the only way they go.
 func manageRules(ctx context.Context, opts *Options, binary string, log *slog.Logger, ok *atomic.Bool) (func(), error) {
-	in, err := ruleInput(opts)
-	if err != nil {
-		return nil, err
-	}
-	// TODO: tie rules to each pod's host-side interface once a CNI
-	// integration reports them (netrules.Input.Pods); until then the pod
-	// CIDRs are redirected.
-	plan, err := netrules.MakePlan(in)
+	plan, err := rulePlan(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -279,6 +268,18 @@ func manageRules(ctx context.Context, opts *Options, binary string, log *slog.Lo
 		<-done
 		log.Info("iptables rules left in place: pods' metadata traffic stays refused until an agent serves again", "chains", netrules.Chains)
 	}, nil
+}
+
+// rulePlan is the node's rules for the agent's options.
+func rulePlan(opts *Options) (netrules.Plan, error) {
+	in, err := ruleInput(opts)
+	if err != nil {
+		return netrules.Plan{}, err
+	}
+	// TODO: tie rules to each pod's host-side interface once a CNI
+	// integration reports them (netrules.Input.Pods); until then the pod
+	// CIDRs are redirected.
+	return netrules.MakePlan(in)
 }
 
 func ruleInput(opts *Options) (netrules.Input, error) {
@@ -373,11 +374,7 @@ func startProbe(address string, ready func() error, log *slog.Logger) (stop func
 // installGuard installs the guard alone (netrules.Plan.Guard), for an
 // agent waiting beside another agent's redirect.
 func installGuard(opts *Options, binary string) error {
-	in, err := ruleInput(opts)
-	if err != nil {
-		return err
-	}
-	plan, err := netrules.MakePlan(in)
+	plan, err := rulePlan(opts)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package doctor
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -218,21 +218,12 @@ func runPlugin(ctx context.Context, e *clientcmdapi.ExecConfig, path string, tim
 // of the groups when a user is in more than 200. The token is only looked
 // at, not trusted: the API server decides who it is.
 func groupsOverage(token string) bool {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(token, claims); err != nil {
 		return false
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return false
-	}
-	var claims struct {
-		ClaimNames map[string]string `json:"_claim_names"`
-	}
-	if json.Unmarshal(payload, &claims) != nil {
-		return false
-	}
-	_, ok := claims.ClaimNames["groups"]
+	names, _ := claims["_claim_names"].(map[string]any)
+	_, ok := names["groups"]
 	return ok
 }
 

@@ -167,11 +167,7 @@ const overageGroups = 200
 // aks-admins and of overageGroups other groups.
 func signInWorld(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("../../internal/plan/world.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	world := string(b)
+	world := string(plan.DefaultWorld)
 	var groups strings.Builder
 	for i := range overageGroups {
 		fmt.Fprintf(&groups, "      - {name: team-%03d, members: [olivia@contoso.com]}\n", i)
