@@ -45,6 +45,7 @@ BENCH_COUNT ?= 3
 bench: bins
 	$(GO) test -run '^$$' -bench . -benchtime=1x -count=$(BENCH_COUNT) -timeout 90m ./test/bench/
 	$(GO) test -run '^$$' -bench . ./internal/agent/server/
+	$(GO) test -count=1 -run '^$$' -bench ACRPullsThroughTheProvider -benchtime=1x -timeout 30m ./test/e2e/
 
 ## fuzz: each fuzz target for FUZZTIME (60s); `make test` runs their seed corpora.
 FUZZTIME ?= 60s

@@ -22,6 +22,16 @@ const AssignedIdentityFinalizer = "azureassignedidentity.finalizers.aadpodidenti
 // node agent can watch only its own node's assignments.
 const NodeNameLabel = "nodename"
 
+// PodUIDAnnotation on an AzureAssignedIdentity records the UID of the pod
+// it was made for. A pod deleted and recreated under the same name (a
+// StatefulSet pod, or a new pod that inherits the old one's IP) has another
+// UID, so neither the controller nor the node agent mistakes the old
+// assignment for the new pod's. aad-pod-identity never wrote it; an
+// assignment without it is judged by name, node and label alone. It is an
+// annotation, not a spec field, so older CRDs do not prune it and older
+// clients ignore it.
+const PodUIDAnnotation = "podid.io/pod-uid"
+
 // AzureAssignedIdentitySpec records that one pod may use one identity.
 type AzureAssignedIdentitySpec struct {
 	// AzureIdentityRef is a copy of the identity at assignment time.

@@ -43,6 +43,16 @@ type Options struct {
 	AnonymousEntry bool
 	// Timeout bounds the whole run.
 	Timeout time.Duration
+	// CacheDuration is the longest cacheDuration answered to the kubelet;
+	// the refresh token's remaining life less expiryMargin shortens it.
+	// NewOptions sets DefaultCacheDuration, AKS's. 0 answers 0, which the
+	// kubelet takes as "do not cache": it runs the provider for every
+	// pull, one IMDS (or Azure AD) token and one exchange each (to measure that, or
+	// to see a role change at once).
+	CacheDuration time.Duration
+
+	// envErr is a bad EnvCacheDuration, reported by Validate.
+	envErr error
 }
 
 // Environment variables that set Options.
@@ -52,15 +62,28 @@ const (
 	EnvAuthorityHost = "AZURE_AUTHORITY_HOST"
 	EnvCABundle      = "PODID_CA_BUNDLE"
 	EnvFrontDoor     = "PODID_FRONT_DOOR"
+	// EnvCacheDuration sets CacheDuration. The kubelet passes its own
+	// environment on to the provider, so setting it where the kubelet
+	// starts (podid up's environment) reaches the provider too.
+	EnvCacheDuration = "PODID_ACR_CACHE_DURATION"
 )
 
 // NewOptions returns Azure's defaults overridden by the environment.
 func NewOptions(getenv func(string) string) *Options {
-	o := &Options{AzureConfig: DefaultAzureConfigPath, IMDSEndpoint: tokens.DefaultIMDSEndpoint, AnonymousEntry: true, Timeout: DefaultTimeout}
+	o := &Options{AzureConfig: DefaultAzureConfigPath, IMDSEndpoint: tokens.DefaultIMDSEndpoint, AnonymousEntry: true, Timeout: DefaultTimeout,
+		CacheDuration: DefaultCacheDuration}
 	for env, field := range map[string]*string{EnvAzureConfig: &o.AzureConfig, EnvIMDSEndpoint: &o.IMDSEndpoint,
 		EnvAuthorityHost: &o.AuthorityHost, EnvCABundle: &o.CABundle, EnvFrontDoor: &o.FrontDoor} {
 		if v := getenv(env); v != "" {
 			*field = v
+		}
+	}
+	if v := getenv(EnvCacheDuration); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			o.envErr = fmt.Errorf("%s %q is not a duration such as 0 or 10m: %w", EnvCacheDuration, v, err)
+		} else {
+			o.CacheDuration = d
 		}
 	}
 	return o
@@ -76,6 +99,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.RegistryMirror, "registry-mirror", o.RegistryMirror, "Comma-separated source:target registry pairs; images of source are pulled from the ACR target, e.g. mcr.microsoft.com:myacr.azurecr.io.")
 	fs.BoolVar(&o.AnonymousEntry, "anonymous-entry", o.AnonymousEntry, "Also answer AKS's \"*.azurecr.*\" entry with empty credentials, for registries that allow anonymous pull.")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on the whole run; the kubelet stops a plugin after 1m. 0 means no bound.")
+	fs.DurationVar(&o.CacheDuration, "cache-duration", o.CacheDuration, "Longest cacheDuration answered to the kubelet, which keeps the credentials per registry that long; the refresh token's remaining life less 5m shortens it. 0 tells the kubelet not to cache, so it runs the provider for every pull (env "+EnvCacheDuration+").")
 }
 
 // Validate checks what can be checked before any I/O.
@@ -93,6 +117,12 @@ func (o *Options) Validate() error {
 	}
 	if o.Timeout < 0 {
 		return fmt.Errorf("--timeout %s is negative; use 0 for no bound", o.Timeout)
+	}
+	if o.envErr != nil {
+		return o.envErr
+	}
+	if o.CacheDuration < 0 {
+		return fmt.Errorf("--cache-duration %s is negative; use 0 to have the kubelet run the provider for every pull", o.CacheDuration)
 	}
 	return nil
 }

@@ -27,7 +27,9 @@ func (c *Client) Credentials(ctx context.Context, image string) (*credv1.Credent
 		im, _ := ParseImage(image)
 		return nil, &Failure{Err: err, Finding: Explain(err, c.facts(target.LoginServer, im, oid))}
 	}
-	return Credentials(target, rt, CacheDuration(exp, c.now()), c.opts.AnonymousEntry), nil
+	// Options.CacheDuration caps the answer; 0 turns the kubelet's cache off.
+	ttl := min(CacheDuration(exp, c.now()), c.opts.CacheDuration)
+	return Credentials(target, rt, ttl, c.opts.AnonymousEntry), nil
 }
 
 // Failure is a provider error with its explanation.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	v1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/agent/netrules"
 	"github.com/podid/podid/internal/agent/podindex"
 	"github.com/podid/podid/internal/agent/server"
@@ -56,7 +57,12 @@ type Options struct {
 	PodBurst    int
 	PodInFlight int
 
-	ManageIPTables       bool
+	ManageIPTables bool
+	// PodInterfaces ties each pod's redirect to its host-side interface
+	// (found through /proc and netlink, so the agent needs the host PID
+	// namespace); PodCIDRs are redirected only when the CNI gives no
+	// per-pod interface. False redirects PodCIDRs always.
+	PodInterfaces        bool
 	PodCIDRs             []string
 	IPTablesSyncInterval time.Duration
 	// RemoveRulesOnUninstall watches the DaemonSet of the agent's pod and
@@ -92,6 +98,10 @@ type Options struct {
 	// KubeletDir is the kubelet's --root-dir: workload-identity pods'
 	// projected tokens are read from its pods/ folder.
 	KubeletDir string
+
+	// NotReadyTaint is the taint the agent removes from its node once it
+	// is ready (v1.AgentNotReadyTaint); empty leaves taints alone.
+	NotReadyTaint string
 }
 
 // NewOptions returns the defaults.
@@ -121,6 +131,7 @@ func NewOptions() *Options {
 		PodInFlight:             server.DefaultPodInFlight,
 		RefreshBefore:           tokens.DefaultRefreshBefore,
 		ManageIPTables:          true,
+		PodInterfaces:           true,
 		IPTablesSyncInterval:    time.Minute,
 		IPTables:                netrules.IPTablesOnPath,
 		LockFile:                DefaultLockFile,
@@ -128,6 +139,7 @@ func NewOptions() *Options {
 		WaitForOtherAgents:      true,
 		Pod:                     podFromEnv(),
 		PodUID:                  os.Getenv("POD_UID"),
+		NotReadyTaint:           v1.AgentNotReadyTaint,
 	}
 }
 
@@ -182,7 +194,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.PodBurst, "pod-request-burst", o.PodBurst, "Token requests one pod may make at once above --pod-request-rate.")
 	fs.IntVar(&o.PodInFlight, "pod-max-in-flight", o.PodInFlight, "Token requests of one pod that may be in progress at once (waiting for an assignment or Azure AD); more get 429. 0 disables the cap.")
 	fs.BoolVar(&o.ManageIPTables, "manage-iptables", o.ManageIPTables, "Install and repair the iptables rules that redirect pods' metadata traffic to the agent. They stay when the agent exits, so pods never reach the node's IMDS while it is down; `nmi cleanup` removes them on uninstall.")
-	fs.StringSliceVar(&o.PodCIDRs, "pod-cidr", o.PodCIDRs, "Pod CIDRs of this node, redirected when the CNI gives no per-pod interfaces (comma-separated).")
+	fs.BoolVar(&o.PodInterfaces, "pod-interfaces", o.PodInterfaces, "With --manage-iptables: redirect each pod's metadata traffic only when it arrives from that pod's own host-side interface (a veth, or a bridge port matched with physdev), so a pod spoofing another pod's address is refused. The interfaces are found through the pods' processes, so the agent needs the host PID namespace. Where none is found (a CNI without per-pod interfaces, or br_netfilter not loaded for a bridge CNI) the agent logs why and redirects --pod-cidr. false always redirects --pod-cidr.")
+	fs.StringSliceVar(&o.PodCIDRs, "pod-cidr", o.PodCIDRs, "Pod CIDRs of this node, redirected when the CNI gives no per-pod interfaces or with --pod-interfaces=false (comma-separated).")
 	fs.DurationVar(&o.IPTablesSyncInterval, "iptables-sync-interval", o.IPTablesSyncInterval, "How often the rules are checked and repaired.")
 	AddIPTablesFlag(fs, &o.IPTables)
 	fs.BoolVar(&o.RemoveRulesOnUninstall, "remove-rules-on-uninstall", o.RemoveRulesOnUninstall, "With --manage-iptables, in a pod of a DaemonSet ($POD_NAMESPACE, $POD_NAME): watch that DaemonSet and, once it is deleted (helm uninstall, kubectl delete -f), remove the rules when the agent exits. A restart, rollout or crash keeps them; so does any doubt (then run `nmi cleanup`).")
@@ -190,6 +203,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LockWait, "lock-wait", o.LockWait, "How long a starting agent waits for another agent holding --lock-file to stop (e.g. the previous agent of a rolling update) before refusing to start. 0 refuses at once.")
 	fs.BoolVar(&o.WaitForOtherAgents, "wait-for-other-agents", o.WaitForOtherAgents, "With --manage-iptables, when another agent's metadata redirect is on the node (aad-pod-identity's NMI): install only the guard that refuses pods' unredirected metadata traffic, stay not ready with the reason, and take over within a second once that redirect is gone (its uninstall). false refuses to start at once.")
 	fs.StringVar(&o.KubeletDir, "kubelet-dir", o.KubeletDir, "The kubelet's --root-dir on this node. A workload-identity pod (label azure.workload.identity/use) calling IMDS gets tokens by exchanging its own projected service-account token, read from here.")
+	fs.StringVar(&o.NotReadyTaint, "remove-node-taint", o.NotReadyTaint, "Taint key the agent removes from its node once its rules are in place and it serves, so that nodes registered with it get no workload before the agent runs; empty leaves the node's taints alone.")
 	fs.BoolVar(&o.ClusterWideBindings, "cluster-wide-bindings", o.ClusterWideBindings, "Set it as on mic: bindings serve pods of every namespace. The agent honours only the assignments mic's rule justifies, so the two must agree.")
 	fs.DurationVar(&o.Resync, "resync", o.Resync, "Informer resync period. 0 disables resyncs; watches deliver every change anyway.")
 }
@@ -243,7 +257,7 @@ func (o *Options) Validate() error {
 			errs = append(errs, errors.New("--manage-iptables needs --node-ip (or $NODE_IP), the redirect target"))
 		}
 		if len(o.PodCIDRs) == 0 {
-			errs = append(errs, errors.New("--manage-iptables needs --pod-cidr until per-pod interfaces are discovered"))
+			errs = append(errs, errors.New("--manage-iptables needs --pod-cidr, redirected where the CNI gives no per-pod interfaces"))
 		}
 		for _, c := range o.PodCIDRs {
 			if _, err := netip.ParsePrefix(c); err != nil {

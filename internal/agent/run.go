@@ -23,6 +23,7 @@ import (
 
 	"github.com/podid/podid/internal/agent/netrules"
 	"github.com/podid/podid/internal/agent/peer"
+	"github.com/podid/podid/internal/agent/podif"
 	"github.com/podid/podid/internal/agent/podindex"
 	"github.com/podid/podid/internal/agent/server"
 	"github.com/podid/podid/internal/tokens"
@@ -141,7 +142,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 	var rulesOK atomic.Bool
 	rulesOK.Store(!opts.ManageIPTables)
 	if opts.ManageIPTables {
-		stop, err := manageRules(ctx, opts, iptablesBinary, log, &rulesOK)
+		stop, err := manageRules(ctx, kube, opts, iptablesBinary, log, &rulesOK)
 		if err != nil {
 			return err
 		}
@@ -156,6 +157,9 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 		}
 		return nil
 	})
+	if opts.NotReadyTaint != "" {
+		go removeNodeTaint(ctx, kube, opts.NodeName, opts.NotReadyTaint, func() error { return (*readiness.Load())() }, log)
+	}
 	servers := []*http.Server{tokenServer(opts, handler)}
 	if opts.MetricsAddress != "" {
 		servers = append(servers, &http.Server{Addr: opts.MetricsAddress, Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
@@ -222,46 +226,49 @@ func tokenSource(kube kubernetes.Interface, opts *Options, obs tokens.CacheObser
 	return cache, func(key string) { cache.Evict(key) }, nil
 }
 
-// manageRules installs the rules and repairs them every interval until ctx
-// ends; the returned func stops the repairs. It never removes the rules:
-// while no agent serves, the redirect sends pods' metadata traffic to a
-// port nobody listens on (a TCP reset, which SDKs retry) and the guard
-// rejects what is not redirected, so no pod reaches the node's IMDS during
-// a restart, a rollout or after a crash. Cleanup, the uninstall step, is
-// the only way they go.
-func manageRules(ctx context.Context, opts *Options, binary string, log *slog.Logger, ok *atomic.Bool) (func(), error) {
-	plan, err := rulePlan(opts)
+// manageRules installs the rules and keeps them in sync until ctx ends;
+// the returned func stops the syncing. With per-pod interfaces (the
+// default) it watches the node's pods, and a pod's change (a pod that
+// starts) replans at once; until a pod's rule is in place its metadata
+// traffic meets the guard. Every interval the rules are repaired whatever
+// changed. It never removes the rules: while no agent serves, the redirect
+// sends pods' metadata traffic to a port nobody listens on (a TCP reset,
+// which SDKs retry) and the guard rejects what is not redirected, so no pod
+// reaches the node's IMDS during a restart, a rollout or after a crash.
+// Cleanup, the uninstall step, is the only way they go.
+func manageRules(ctx context.Context, kube kubernetes.Interface, opts *Options, binary string, log *slog.Logger, ok *atomic.Bool) (func(), error) {
+	base, err := ruleInput(opts)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := netrules.MakePlan(base); err != nil {
+		return nil, err // a plan the options cannot make fails the start
+	}
+	src := &ruleSource{base: base, log: log}
+	var changed <-chan struct{}
+	if opts.PodInterfaces {
+		pods, err := watchNodePods(kube, opts.NodeName, opts.Resync)
+		if err != nil {
+			return nil, err
+		}
+		// The watch outlives this call: it ends with ctx, as the agent.
+		if err := pods.start(ctx); err != nil {
+			return nil, err
+		}
+		src.pods, changed = pods.list, pods.changed
+		src.discover = func() (podif.Found, error) { return podif.Discover("/proc") }
 	}
 	applier, err := netrules.NewApplier(binary)
 	if err != nil {
 		return nil, err
 	}
-	sync := func() {
-		repaired, err := applier.Sync(plan)
-		ok.Store(err == nil)
-		if err != nil {
-			log.Error("iptables sync failed", "error", err)
-		} else if len(repaired) > 0 {
-			log.Info("iptables chains repaired", "chains", repaired)
-		}
-	}
-	sync()
+	loop := &ruleLoop{src: src, apply: applier.Sync, changed: changed, interval: opts.IPTablesSyncInterval, log: log, ok: ok.Store}
+	soon := loop.sync(true)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(opts.IPTablesSyncInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				sync()
-			}
-		}
+		loop.run(ctx, soon)
 	}()
 	return func() {
 		cancel()
@@ -270,15 +277,13 @@ func manageRules(ctx context.Context, opts *Options, binary string, log *slog.Lo
 	}, nil
 }
 
-// rulePlan is the node's rules for the agent's options.
+// rulePlan is the node's rules without per-pod interfaces: the pod CIDRs
+// redirected. Its guard (Plan.Guard) is the same whatever the pods.
 func rulePlan(opts *Options) (netrules.Plan, error) {
 	in, err := ruleInput(opts)
 	if err != nil {
 		return netrules.Plan{}, err
 	}
-	// TODO: tie rules to each pod's host-side interface once a CNI
-	// integration reports them (netrules.Input.Pods); until then the pod
-	// CIDRs are redirected.
 	return netrules.MakePlan(in)
 }
 

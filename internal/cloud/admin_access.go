@@ -33,6 +33,7 @@ type AdminPolicy struct {
 //	DELETE /admin/accessPolicies      remove the principal's policy
 func (c *Cloud) adminAccessHandlers(mux *http.ServeMux) {
 	c.adminDeviceHandlers(mux)
+	c.adminAppHandlers(mux)
 	mux.HandleFunc("GET /admin/state", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, c.Snapshot()) })
 	mux.HandleFunc("POST /admin/roleAssignments", func(w http.ResponseWriter, r *http.Request) {
 		var g AdminGrant

@@ -33,7 +33,9 @@ type Report struct {
 	// nothing is known.
 	MachineRead bool
 	// Released holds (lower-cased) identity IDs whose releasing assignments
-	// may go: the identity is off the machine, or other pods still need it.
+	// may go: the identity is off the machine, other pods still need it,
+	// or it is immutable (podid never removes it, so there is nothing to
+	// wait for).
 	Released map[string]bool
 }
 
@@ -74,13 +76,24 @@ const (
 // Worker serialises all identity changes of one machine. Trigger it on any
 // change; bursts of triggers coalesce into one GET and one PATCH.
 type Worker struct {
-	o         WorkerOptions
-	trigger   chan struct{}
+	o       WorkerOptions
+	trigger chan struct{}
+	// notBefore is when the last failed burst's Retry-After or back-off
+	// ends; no burst starts before it.
 	notBefore time.Time
 	backoff   time.Duration
 	refused   map[string]refusal
 	// failures counts the bursts that failed in a row.
 	failures int
+	// outage is the failure that started the current run of unavailable
+	// bursts, nil when the last burst was not blocked by an unavailable
+	// cloud (see steady).
+	outage *outage
+}
+
+type outage struct {
+	failure     Failure
+	machineRead bool
 }
 
 type refusal struct {
@@ -127,7 +140,9 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-timer.C():
 		}
 		// Retry-After is a promise not to call before it ends, whatever
-		// triggers arrive meanwhile.
+		// triggers arrive meanwhile; so is the back-off after a failure:
+		// pods come and go during an outage, and calling at each change
+		// would turn a deployment's rollout into a storm on a failing ARM.
 		if wait := w.notBefore.Sub(w.o.Clock.Now()); wait > 0 {
 			resetTimer(timer, wait)
 			continue
@@ -172,6 +187,7 @@ func (w *Worker) burst(ctx context.Context) time.Duration {
 	logger := log.FromContext(ctx).WithName("cloudassign").WithValues(strings.ToLower(kindOf(w.o.Target)), w.o.Target.ID)
 	if err != nil {
 		w.failures++
+		w.notBefore = w.o.Clock.Now().Add(next)
 		logger.Error(err, "cloud identity update failed; retrying", "retry", next.String(), "failures", w.failures)
 		return next
 	}
@@ -214,6 +230,7 @@ func (w *Worker) try(ctx context.Context) (time.Duration, error) {
 			return w.blocked(ctx, state, on, err)
 		}
 	}
+	w.outage = nil
 	if err := w.report(ctx, state, on, nil); err != nil {
 		return w.fail(), fmt.Errorf("report: %w", err)
 	}
@@ -271,14 +288,37 @@ func (w *Worker) blocked(ctx context.Context, state State, on map[string]string,
 	if !ok {
 		f = Unreachable(w.o.Target, err)
 	}
+	f = w.steady(f, on != nil)
 	if rerr := w.report(ctx, state, on, &f); rerr != nil {
 		err = errors.Join(err, fmt.Errorf("report: %w", rerr))
 	}
 	if f.Kind == KindThrottled {
-		w.notBefore = w.o.Clock.Now().Add(f.RetryAfter)
 		return f.RetryAfter, err
 	}
 	return w.fail(), err
+}
+
+// steady returns f, or, while the cloud stays unavailable in the same way
+// (the same kind of failure, at the same step: reading the machine or
+// writing it), the failure that started the outage with f's Retry-After.
+// Statuses and Warning events carry the failure's text: ARM answering 500
+// and 503 in turn, or transport errors naming a new stream or port each
+// time, would otherwise rewrite every assignment of the machine and warn
+// every pod again on every retry. A refusal, or the cloud failing at
+// another step, is news and is reported as it is.
+func (w *Worker) steady(f Failure, machineRead bool) Failure {
+	prev := w.outage
+	switch {
+	case !f.Unavailable():
+		w.outage = nil
+		return f
+	case prev == nil || prev.failure.Kind != f.Kind || prev.machineRead != machineRead:
+		w.outage = &outage{failure: f, machineRead: machineRead}
+		return f
+	}
+	kept := prev.failure
+	kept.RetryAfter = f.RetryAfter
+	return kept
 }
 
 func (w *Worker) classify(err error) (Failure, bool) {
@@ -299,10 +339,14 @@ func (w *Worker) report(ctx context.Context, state State, on map[string]string, 
 			r.Refused[k] = ref.failure
 		}
 	}
-	wanted := set(state.Wanted)
+	wanted, immutable := set(state.Wanted), set(w.o.Immutable)
 	for k := range set(state.Releasing) {
 		_, needed := wanted[k]
-		if on != nil && (!r.OnMachine[k] || needed) {
+		_, fixed := immutable[k]
+		// An immutable identity stays on the machine for good: waiting for
+		// it to leave would hold the assignment, and a pod recreated under
+		// the same name, for ever.
+		if on != nil && (!r.OnMachine[k] || needed || fixed) {
 			r.Released[k] = true
 		}
 	}

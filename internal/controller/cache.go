@@ -1,15 +1,19 @@
 package controller
 
 import (
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	podidv1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/kubeclient"
 )
 
 // CacheOptions keep mic's memory proportional to what it decides on:
@@ -23,6 +27,11 @@ func CacheOptions() cache.Options {
 		panic(err) // a constant label key cannot be invalid
 	}
 	return cache.Options{
+		// After an API server outage, watches come back within seconds
+		// instead of after client-go's back-off (see kubeclient.Reconnect).
+		NewInformer: func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, idx toolscache.Indexers) toolscache.SharedIndexInformer {
+			return toolscache.NewSharedIndexInformer(kubeclient.Reconnect(lw), obj, resync, idx)
+		},
 		DefaultTransform: toolscache.TransformFunc(stripManagedFields),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {

@@ -147,6 +147,14 @@ type Supervised struct {
 	Controller *Process
 	// Agents are the node agents' processes by node name.
 	Agents map[string]Process
+	// Kubelets are the real nodes' kubelets by node name, with their logs.
+	Kubelets map[string]Process
+	// CredentialFailures are each real node's kubelet's latest failure of
+	// its image credential provider, by node name and then image, as its
+	// log has it (the plugin's stderr, with its cause and fix): what the
+	// pod's events never show, as the kubelet then pulls without
+	// credentials.
+	CredentialFailures map[string]map[string]string
 }
 
 // Process is one supervised process as the run record shows it.

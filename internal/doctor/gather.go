@@ -58,6 +58,7 @@ func Gather(ctx context.Context, c client.Reader, o GatherOptions) (*Facts, erro
 		now = o.Now
 	}
 	f := &Facts{Scope: o.Scope, Settings: o.Settings, Supervised: o.Supervised, Now: now(), Secrets: map[string]SecretFact{}}
+	gatherKubeletLogs(f)
 	var nodes corev1.NodeList
 	switch err := c.List(ctx, &nodes); {
 	case apierrors.IsForbidden(err):

@@ -9,8 +9,13 @@ import (
 // refused identity from none offered; the cloud tells whether the kubelet
 // identity holds a role that allows pull, at the registry or above.
 func acrUnauthorized(f *Facts, pp podPull, fd *Finding) {
-	a := decideACRAccess(f, pp.Registry, pp.Repository, pp.pod.Spec.NodeName)
 	refused := pp.Cause == PullCredentialsRefused
+	// None offered, and the kubelet logged why: its provider failed.
+	if failure := credentialFailure(f, pp); !refused && failure != "" {
+		providerFailed(f, pp, fd, failure)
+		return
+	}
+	a := decideACRAccess(f, pp.Registry, pp.Repository, pp.pod.Spec.NodeName)
 	fd.Fix = attachFix(f, pp.Registry, a)
 	if refused {
 		fd.Message = fmt.Sprintf("registry %s refused the kubelet identity's token with 401 Unauthorized: the identity has no role that allows pull on it (AcrPull, as az aks update --attach-acr assigns), or has one only in a registry in rbac-abac mode", pp.Registry)

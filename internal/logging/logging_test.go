@@ -104,3 +104,27 @@ func TestLoggedErrorsAreMarked(t *testing.T) {
 		t.Fatal("nil or plain errors count as logged")
 	}
 }
+
+// TestErrKeyOfGroupsAndWithValues renames "err" given to WithValues, and
+// leaves an "err" inside a group alone.
+func TestErrKeyOfGroupsAndWithValues(t *testing.T) {
+	var buf bytes.Buffer
+	o := &Options{Format: FormatJSON}
+	lr := Logr(o.New(&buf))
+	lr.WithValues("err", "early").Info("with values")
+	lr.WithName("x").Info("plain", "count", 1)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines:\n%s", buf.String())
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec["error"] != "early" || rec["err"] != nil {
+		t.Errorf("record %v: want \"error\" from WithValues", rec)
+	}
+	if strings.Contains(lines[1], `"error"`) {
+		t.Errorf("a line without an error has one: %s", lines[1])
+	}
+}

@@ -68,6 +68,10 @@ type ACR struct {
 	// CacheDuration is the kubelet's defaultCacheDuration; 0 means
 	// DefaultCredentialCacheDuration.
 	CacheDuration time.Duration
+	// ServicePrincipal, when set, makes the node a service-principal
+	// cluster's (az aks create --service-principal): azure.json holds its
+	// app ID and secret instead of the managed identity.
+	ServicePrincipal *ServicePrincipal
 }
 
 func (a *ACR) cacheDuration() time.Duration {
@@ -102,6 +106,9 @@ func AzureJSON(c Config) (string, error) {
 		AADClientID: "msi", AADClientSecret: "msi",
 		UseManagedIdentityExtension: true, UserAssignedIdentityID: a.KubeletClientID,
 		SubscriptionID: a.SubscriptionID, ResourceGroup: a.ResourceGroup, Location: a.Location,
+	}
+	if sp := a.ServicePrincipal; sp != nil {
+		cfg = servicePrincipalAzureJSON(cfg, *sp)
 	}
 	if err := cfg.Validate(); err != nil {
 		return "", fmt.Errorf("render azure.json of node %s: %w", c.Name, err)

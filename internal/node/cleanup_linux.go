@@ -47,7 +47,7 @@ func Cleanup(ctx context.Context, l Layout, log *slog.Logger) error {
 	namespaces := podNetns(l)
 	if hasSandboxState(l) {
 		if err := removeSandboxesWithContainerd(ctx, l); err != nil {
-			log.Warn("could not remove pods through containerd; sweeping what they left", "err", err)
+			log.Warn("could not remove pods through containerd; sweeping what they left", "error", err)
 		}
 	}
 	var errs []error

@@ -155,18 +155,18 @@ func (n *Node) Stop() {
 	defer cancel()
 	if n.containerd != nil {
 		if err := removeSandboxes(ctx, n.cfg.Socket()); err != nil {
-			n.log.Warn("removing pods through containerd failed; sweeping what they left", "err", err)
+			n.log.Warn("removing pods through containerd failed; sweeping what they left", "error", err)
 		}
 		n.containerd.Stop(stopGrace)
 	}
 	if n.proxy != nil {
 		if err := n.proxy.close(); err != nil {
-			n.log.Warn("closing the registry proxy failed", "err", err)
+			n.log.Warn("closing the registry proxy failed", "error", err)
 		}
 		n.proxy = nil
 	}
 	if err := Cleanup(ctx, n.cfg.Layout, n.log); err != nil {
-		n.log.Error("node teardown left something behind", "err", err)
+		n.log.Error("node teardown left something behind", "error", err)
 	}
 }
 

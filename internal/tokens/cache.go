@@ -100,6 +100,17 @@ func NewCache(src TokenSource, opts CacheOptions) (*Cache, error) {
 	return &Cache{src: src, opts: opts, entries: map[cacheKey]*list.Element{}, lru: list.New(), oids: map[string]string{}}, nil
 }
 
+// Fresh returns the cached token for req if it needs no renewal, without
+// the context a fetch needs: the node agent answers warm requests with it
+// before it sets up a request's timeout.
+func (c *Cache) Fresh(req Request) (Token, bool) {
+	fresh, _, ok := c.lookup(cacheKey{identity: req.Identity.Key(), resource: req.Resource}, c.opts.Now())
+	if ok {
+		c.opts.Observer.CacheHit()
+	}
+	return fresh, ok
+}
+
 // Token returns a cached token, or gets one from the source.
 func (c *Cache) Token(ctx context.Context, req Request) (Token, error) {
 	k := cacheKey{identity: req.Identity.Key(), resource: req.Resource}

@@ -223,3 +223,29 @@ func TestCacheCallerGivingUpDoesNotCancelTheSharedFetch(t *testing.T) {
 		t.Fatalf("%d upstream calls, want 1", src.calls.Load())
 	}
 }
+
+// TestCacheFresh answers from memory only what Token would answer without
+// going upstream: nothing before the first fetch, the cached token until
+// its refresh point, then nothing, so the caller fetches (and renews).
+func TestCacheFresh(t *testing.T) {
+	c, src, clock := newTestCache(t, CacheOptions{})
+	if tok, ok := c.Fresh(req("a", "r")); ok {
+		t.Fatalf("empty cache answered %q", tok.AccessToken)
+	}
+	if _, err := c.Token(context.Background(), req("a", "r")); err != nil {
+		t.Fatal(err)
+	}
+	if tok, ok := c.Fresh(req("a", "r")); !ok || tok.AccessToken != "tok-1" {
+		t.Fatalf("Fresh after a fetch: %q, %v; want tok-1", tok.AccessToken, ok)
+	}
+	if _, ok := c.Fresh(req("a", "other")); ok {
+		t.Fatal("Fresh answered for another resource")
+	}
+	clock.Set(t0.Add(51 * time.Minute)) // inside the renewal window
+	if tok, ok := c.Fresh(req("a", "r")); ok {
+		t.Fatalf("Fresh answered %q inside the renewal window", tok.AccessToken)
+	}
+	if n := src.calls.Load(); n != 1 {
+		t.Fatalf("%d upstream calls, want 1: Fresh never goes upstream", n)
+	}
+}

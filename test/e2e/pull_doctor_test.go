@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,9 +26,10 @@ import (
 //     add makes the pod run.
 //
 // Seed 001's fourth sample, a private Docker Hub image without
-// imagePullSecrets, needs a registry that asks for credentials; podid up's
-// loopback registry answers anonymous pulls, so it is left to the unit
-// tests' texts (TestPullClassify, TestImagePull).
+// imagePullSecrets, needs a registry that asks for credentials, which
+// podid up's loopback registry does not: TestPullDoctorPrivateHub runs it
+// against one of its own (pull_doctor_more_test.go), as
+// TestPullDoctorExpiredSP runs the expired service-principal secret.
 func TestPullDoctorOnTheRealNode(t *testing.T) {
 	_, rec := upWithARealNode(t)
 	if rec.ACR == nil || rec.ACR.Registry == "" {
@@ -40,61 +37,13 @@ func TestPullDoctorOnTheRealNode(t *testing.T) {
 	}
 	dir, reg, kubelet := rec.StateDir, rec.ACR.Registry, rec.ACR.KubeletIdentity
 	ref := rec.ACR.ImageRef(image.NameBusybox)
-	k := kubectl(t, rec.Kubeconfig)
+	pc := newPullCase(t, rec)
+	k := pc.k
 	apply := func(name, image string) {
 		t.Helper()
-		f := filepath.Join(t.TempDir(), name+".yaml")
-		if err := os.WriteFile(f, []byte(acrPod(name, image)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := k("apply", "-f", f); err != nil {
-			t.Fatalf("kubectl apply -f %s: %v\n%s", f, err, out)
-		}
-		t.Cleanup(func() { _, _ = k("delete", "pod", name, "--grace-period=1", "--wait=false") })
+		pc.apply(name, acrPod(name, image))
 	}
-	// failed waits for the kubelet's Failed event on pod that carries
-	// text, and returns it.
-	failed := func(pod, text string) string {
-		t.Helper()
-		start, msg := time.Now(), ""
-		waitFor(t, "the kubelet's Failed event with "+text+" for pod "+pod, func(context.Context) error {
-			if msg = podEvent(t, k, pod, "Failed", text); msg == "" {
-				return errors.New("no such event yet")
-			}
-			return nil
-		})
-		t.Logf("%s: %s to the kubelet's event: Failed: %s", pod, time.Since(start).Round(time.Millisecond), msg)
-		return msg
-	}
-	// doctor runs podid doctor on the pod and checks that it fails and
-	// prints every want.
-	doctor := func(pod string, want ...string) string {
-		t.Helper()
-		args := []string{"doctor", "--state-dir", dir, "--pod", "default/" + pod}
-		r := run(t, nil, args...)
-		t.Logf("$ podid %s (%s, %v)\n%s", strings.Join(args, " "), r.took.Round(time.Millisecond), r.err, r.stdout)
-		if r.err == nil {
-			t.Errorf("podid doctor exited 0 on a pod that cannot pull")
-		}
-		for _, w := range want {
-			if !strings.Contains(r.stdout, w) {
-				t.Errorf("podid doctor --pod default/%s does not print %q", pod, w)
-			}
-		}
-		return r.stdout
-	}
-	running := func(pod string) {
-		t.Helper()
-		start := time.Now()
-		waitWithin(t, "pod "+pod+" to run", 2*time.Minute, func(context.Context) error {
-			out, err := k("get", "pod", pod, "-o", "jsonpath={.status.phase}")
-			if err != nil || out != "Running" {
-				return fmt.Errorf("phase %q (%v)", out, err)
-			}
-			return nil
-		})
-		t.Logf("%s: Running %s after the fix; kubelet: Pulled: %s", pod, time.Since(start).Round(time.Millisecond), podEvent(t, k, pod, "Pulled", ""))
-	}
+	failed, doctor, running := pc.failed, pc.doctor, pc.running
 	attachFix := fmt.Sprintf("fix: podid cloud acr attach --state-dir %s --registry %s --principal ", dir, reg)
 	// checkACR runs podid check-acr as podid up prints it, for image, as
 	// the first real node's kubelet would pull it; it must fail with want

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/plan"
 	"github.com/podid/podid/internal/testenv"
 )
@@ -56,6 +57,15 @@ func TestRealNodeRunsTheSeeds(t *testing.T) {
 	nodes, err := k("get", "nodes", "-o", "wide")
 	if err != nil || !strings.Contains(nodes, realNode) || !strings.Contains(nodes, "containerd://") || !strings.Contains(nodes, "kwok") {
 		t.Fatalf("kubectl get nodes -o wide shows no real node beside the kwok ones (%v):\n%s", err, nodes)
+	}
+	// The real node registered with the agent-not-ready taint, so nothing
+	// ran there before its agent; the agent removed it once it served.
+	agentLog, _ := os.ReadFile(filepath.Join(dir, "run", "nmi-"+realNode+".log"))
+	if !strings.Contains(string(agentLog), "removed the node's taint") || !strings.Contains(string(agentLog), v1.AgentNotReadyTaint) {
+		t.Errorf("the real node's agent did not log removing the %s taint:\n%s", v1.AgentNotReadyTaint, agentLog)
+	}
+	if taints, err := k("get", "node", realNode, "-o", "jsonpath={.spec.taints}"); err != nil || strings.Contains(taints, v1.AgentNotReadyTaint) {
+		t.Errorf("the real node still has the %s taint (%v): %s", v1.AgentNotReadyTaint, err, taints)
 	}
 
 	seed002, err := os.ReadFile("../integration/testdata/seed002.yaml")

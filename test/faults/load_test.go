@@ -27,6 +27,18 @@ const (
 	tokenURL    = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net"
 )
 
+// Settings of one load loop, for tests that vary it.
+const (
+	// loadTimeoutEnv, a Go duration, replaces loadTimeout: a caller the
+	// agent does not know waits for its assignment wait (2s) first.
+	loadTimeoutEnv = "PODID_FAULTS_LOAD_TIMEOUT"
+	// loadDetailEnv makes runLoad also print, for each HTTP answer without
+	// a token, "D <start unix ns> <status> <Retry-After or -> <error_description>".
+	loadDetailEnv = "PODID_FAULTS_LOAD_DETAIL"
+	// loadIntervalEnv, a Go duration, replaces loadInterval.
+	loadIntervalEnv = "PODID_FAULTS_LOAD_INTERVAL"
+)
+
 // Kinds of result of one token call.
 const (
 	kindToken   = "token"   // 200 with an access token
@@ -44,7 +56,26 @@ const (
 func runLoad() int {
 	done := make(chan struct{})
 	go func() { _, _ = io.Copy(io.Discard, os.Stdin); close(done) }()
-	hc := &http.Client{Timeout: loadTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	timeout := loadTimeout
+	if v := os.Getenv(loadTimeoutEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", loadTimeoutEnv, err)
+			return 2
+		}
+		timeout = d
+	}
+	interval := loadInterval
+	if v := os.Getenv(loadIntervalEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", loadIntervalEnv, err)
+			return 2
+		}
+		interval = d
+	}
+	detail := os.Getenv(loadDetailEnv) != ""
+	hc := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	out := bufio.NewWriter(os.Stdout)
 	defer func() { _ = out.Flush() }()
 	next := time.Now()
@@ -54,42 +85,65 @@ func runLoad() int {
 			return 0
 		case <-time.After(time.Until(next)):
 		}
-		next = next.Add(loadInterval)
+		next = next.Add(interval)
 		if now := time.Now(); next.Before(now) {
 			next = now
 		}
 		start := time.Now()
-		kind := call(hc)
+		kind, ans := callDetail(hc)
 		fmt.Fprintf(out, "R %d %d %s\n", start.UnixNano(), time.Now().UnixNano(), kind)
+		if detail && ans.status != 0 && kind != kindToken {
+			fmt.Fprintf(out, "D %d %d %s %s\n", start.UnixNano(), ans.status, ans.retryAfter, ans.description)
+		}
 		_ = out.Flush()
 	}
 }
 
 func call(hc *http.Client) string {
+	kind, _ := callDetail(hc)
+	return kind
+}
+
+// answer is what an HTTP answer said; status 0 when there was none.
+type answer struct {
+	status int
+	// retryAfter is the Retry-After header, "-" when absent.
+	retryAfter string
+	// description is the IMDS error body's error_description, on one line.
+	description string
+}
+
+func callDetail(hc *http.Client) (string, answer) {
 	req, _ := http.NewRequest(http.MethodGet, tokenURL, nil)
 	req.Header.Set("Metadata", "true")
 	resp, err := hc.Do(req)
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return kindRefused
+		return kindRefused, answer{}
 	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return kindReset
+		return kindReset, answer{}
 	case err != nil:
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			return kindTimeout
+			return kindTimeout, answer{}
 		}
-		return kindOther
+		return kindOther, answer{}
 	}
 	defer func() { _ = resp.Body.Close() }()
-	var answer struct {
+	var body struct {
 		AccessToken string `json:"access_token"`
+		Description string `json:"error_description"`
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode == http.StatusOK && json.Unmarshal(body, &answer) == nil && answer.AccessToken != "" {
-		return kindToken
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	parsed := json.Unmarshal(raw, &body) == nil
+	if resp.StatusCode == http.StatusOK && parsed && body.AccessToken != "" {
+		return kindToken, answer{status: resp.StatusCode}
 	}
-	return kindStatus + "-" + strconv.Itoa(resp.StatusCode)
+	ans := answer{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), description: strings.Join(strings.Fields(body.Description), " ")}
+	if ans.retryAfter == "" {
+		ans.retryAfter = "-"
+	}
+	return kindStatus + "-" + strconv.Itoa(resp.StatusCode), ans
 }
 
 // result is one token call of the load loop.

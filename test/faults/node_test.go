@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -119,6 +120,11 @@ func runNode() int {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		cmd := in.Text()
+		// Commands other tests add (nodeCommands, outage_node_test.go).
+		if f := strings.Fields(cmd); len(f) > 0 && nodeCommands[f[0]] != nil {
+			nodeCommands[f[0]](n, ctx, f[1:])
+			continue
+		}
 		if cmd == "cleanup" {
 			n.stop(syscall.SIGTERM)
 			if err := agent.Cleanup(nil); err != nil {

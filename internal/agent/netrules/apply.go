@@ -59,11 +59,14 @@ func (a *Applier) syncChain(c Chain) (bool, error) {
 		return false, err
 	}
 	if !same {
-		if err := a.ipt.ClearChain(c.Table, c.Name); err != nil {
-			return false, err
+		done := false
+		if c.Unordered && ok {
+			if done, err = a.syncRuleByRule(c); err != nil {
+				return false, err
+			}
 		}
-		for _, r := range c.Rules {
-			if err := a.ipt.Append(c.Table, c.Name, r...); err != nil {
+		if !done {
+			if err := a.rewrite(c); err != nil {
 				return false, err
 			}
 		}
@@ -71,6 +74,88 @@ func (a *Applier) syncChain(c Chain) (bool, error) {
 	}
 	jumpFixed, err := a.syncJump(c)
 	return fixed || jumpFixed, err
+}
+
+// rewrite empties the chain and appends the planned rules.
+func (a *Applier) rewrite(c Chain) error {
+	if err := a.ipt.ClearChain(c.Table, c.Name); err != nil {
+		return err
+	}
+	for _, r := range c.Rules {
+		if err := a.ipt.Append(c.Table, c.Name, r...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncRuleByRule brings an Unordered chain to the plan one rule at a time:
+// missing rules go in first (ahead of the final rule), then rules not
+// planned go out, so a pod whose rule stays keeps it throughout (a
+// rewrite would leave every pod without its redirect, refused by the
+// guard, while the chain fills again). It reports false when the chain's
+// final rule is not the planned one (having changed nothing) or when the
+// chain still differs from the plan afterwards; the caller then rewrites
+// the chain.
+func (a *Applier) syncRuleByRule(c Chain) (bool, error) {
+	if len(c.Rules) == 0 {
+		return false, nil
+	}
+	last := strings.Join(c.Rules[len(c.Rules)-1], " ")
+	listed, err := a.ipt.List(c.Table, c.Name)
+	if err != nil {
+		return false, err
+	}
+	rules := appended(listed, c.Name)
+	if len(rules) == 0 || ruleText(rules[len(rules)-1], c.Name) != last {
+		return false, nil
+	}
+	body := c.Rules[:len(c.Rules)-1]
+	if err := a.insertMissing(c.Table, c.Name, body); err != nil {
+		return false, err
+	}
+	planned := map[string]bool{}
+	for _, r := range body {
+		planned[strings.Join(r, " ")] = true
+	}
+	kept := map[string]bool{}
+	for _, l := range rules[:len(rules)-1] {
+		text := ruleText(l, c.Name)
+		if planned[text] && !kept[text] {
+			kept[text] = true
+			continue
+		}
+		if err := a.ipt.DeleteIfExists(c.Table, c.Name, strings.Fields(text)...); err != nil {
+			return false, fmt.Errorf("delete rule %q: %w", text, err)
+		}
+	}
+	// A planned rule iptables lists in other words than planned was
+	// deleted above as unknown; it goes back in.
+	if err := a.insertMissing(c.Table, c.Name, body); err != nil {
+		return false, err
+	}
+	return a.matches(c)
+}
+
+// insertMissing inserts, at the head of the chain, each rule not in it.
+func (a *Applier) insertMissing(table, chain string, rules []Rule) error {
+	for _, r := range rules {
+		ok, err := a.ipt.Exists(table, chain, r...)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := a.ipt.Insert(table, chain, 1, r...); err != nil {
+				return fmt.Errorf("insert rule %q: %w", strings.Join(r, " "), err)
+			}
+		}
+	}
+	return nil
+}
+
+// ruleText is a listed rule's words without "-A chain".
+func ruleText(listed, chain string) string {
+	return strings.Join(strings.Fields(strings.TrimPrefix(listed, "-A "+chain+" ")), " ")
 }
 
 // syncJump leaves exactly one jump to the chain in its hook: the planned

@@ -2,14 +2,21 @@
 // pods' traffic for the metadata address to the agent.
 //
 // Plan is a pure function from the agent's address, the metadata address
-// and the pods' host-side interfaces (or, when the CNI gives none, the pod
-// CIDRs) to the exact rules of three chains:
+// and the pods' host-side interfaces (found by internal/agent/podif; or,
+// when the CNI gives none, the pod CIDRs) to the exact rules of three
+// chains:
 //
 //   - nat PODID-METADATA, jumped to from PREROUTING for tcp to the metadata
 //     address: one DNAT to the agent per pod, matching both the pod's
 //     host-side interface and its IP, so a pod that spoofs another pod's
 //     address leaves through its own interface and matches nothing; then
-//     RETURN.
+//     RETURN. A routed interface (a ptp CNI) is matched with -i; a bridge
+//     port (the bridge CNI) with physdev --physdev-in, as the bridge, not
+//     the port, is a bridged packet's in-interface at the IP layer. With
+//     PerPod and no pods yet the chain is RETURN alone: a pod whose
+//     interface is not known yet is refused, never matched by a range.
+//     Pods' rules are added and deleted one by one as pods come and go
+//     (Chain.Unordered), so the others keep theirs throughout.
 //   - filter PODID-METADATA-GUARD, jumped to from FORWARD for the same
 //     traffic: whatever was not DNATed (spoofed sources, pods the agent
 //     does not know yet) is rejected with a TCP reset instead of reaching

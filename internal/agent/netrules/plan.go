@@ -23,6 +23,12 @@ const (
 type Pod struct {
 	Interface string
 	IP        netip.Addr
+	// Bridged says Interface is a port of a Linux bridge (the bridge CNI).
+	// A pod's routed packets then enter the IP layer with the bridge as
+	// their in-interface, so "-i" would never match; the port is matched
+	// with physdev instead, which needs br_netfilter to hand bridged
+	// packets to iptables (net.bridge.bridge-nf-call-iptables=1).
+	Bridged bool
 }
 
 // Input is what the rules depend on.
@@ -32,8 +38,12 @@ type Input struct {
 	// Metadata is the address pods call; zero means 169.254.169.254:80.
 	Metadata netip.AddrPort
 	// Pods ties each pod's address to its host-side interface. When set,
-	// PodCIDRs is not used for redirection.
+	// or when PerPod is, PodCIDRs is not used for redirection.
 	Pods []Pod
+	// PerPod redirects Pods alone even when there are none: pods whose
+	// interface is not known yet meet the guard (refused), never a
+	// source-range rule that a spoofed address could match.
+	PerPod bool
 	// PodCIDRs redirect by source range only, when the CNI gives no
 	// interfaces; a spoofed source inside the range is then not detected.
 	PodCIDRs []netip.Prefix
@@ -52,6 +62,12 @@ type Chain struct {
 	Jump Rule
 	// Rules are the chain's rules, in order.
 	Rules []Rule
+	// Unordered says the rules before the last may stand in any order
+	// (each pod's DNAT matches its own address and interface). The
+	// applier then adds and deletes single rules when pods come and go,
+	// instead of rewriting the chain, so no pod whose rule stays is ever
+	// without it.
+	Unordered bool
 }
 
 // Plan is the complete set of chains.
@@ -68,7 +84,7 @@ func MakePlan(in Input) (Plan, error) {
 	if !in.Agent.IsValid() || in.Agent.Port() == 0 {
 		return Plan{}, errors.New("plan rules: the agent address needs an IP and a port")
 	}
-	if len(in.Pods) == 0 && len(in.PodCIDRs) == 0 {
+	if len(in.Pods) == 0 && len(in.PodCIDRs) == 0 && !in.PerPod {
 		return Plan{}, errors.New("plan rules: give the pods' interfaces or the pod CIDRs")
 	}
 	pods := slices.Clone(in.Pods)
@@ -78,17 +94,19 @@ func MakePlan(in Input) (Plan, error) {
 		}
 		return a.IP.Compare(b.IP)
 	})
-	dnat := Rule{"-p", "tcp", "-j", "DNAT", "--to-destination", in.Agent.String()}
+	// The words are in the order iptables -S prints them, so the applier
+	// can tell planned rules from others by their listing.
+	dnat := Rule{"-j", "DNAT", "--to-destination", in.Agent.String()}
 	var nat []Rule
 	for _, p := range pods {
-		if p.Interface == "" || len(p.Interface) > maxInterfaceName || strings.ContainsAny(p.Interface, " /") || !p.IP.IsValid() {
+		if p.Interface == "" || len(p.Interface) > maxInterfaceName || strings.ContainsAny(p.Interface, " /+!") || strings.HasPrefix(p.Interface, "-") || !p.IP.IsValid() {
 			return Plan{}, fmt.Errorf("plan rules: pod interface %q with address %s is not usable", p.Interface, p.IP)
 		}
-		nat = append(nat, append(Rule{"-s", host(p.IP), "-i", p.Interface}, dnat...))
+		nat = append(nat, append(podMatch(p), dnat...))
 	}
-	if len(pods) == 0 {
+	if len(pods) == 0 && !in.PerPod {
 		for _, c := range in.PodCIDRs {
-			nat = append(nat, append(Rule{"-s", c.Masked().String()}, dnat...))
+			nat = append(nat, append(Rule{"-s", c.Masked().String(), "-p", "tcp"}, dnat...))
 		}
 	}
 	nat = append(nat, Rule{"-j", "RETURN"})
@@ -96,7 +114,7 @@ func MakePlan(in Input) (Plan, error) {
 	toAgent := Rule{"-d", host(in.Agent.Addr()), "-p", "tcp", "--dport", strconv.Itoa(int(in.Agent.Port()))}
 	reject := Rule{"-p", "tcp", "-j", "REJECT", "--reject-with", rejectWithReset}
 	return Plan{Chains: []Chain{
-		{Table: "nat", Name: NATChain, Hook: "PREROUTING", Jump: jump(toMetadata, NATChain), Rules: nat},
+		{Table: "nat", Name: NATChain, Hook: "PREROUTING", Jump: jump(toMetadata, NATChain), Rules: nat, Unordered: true},
 		{Table: "filter", Name: ForwardGuard, Hook: "FORWARD", Jump: jump(toMetadata, ForwardGuard), Rules: []Rule{reject}},
 		{Table: "filter", Name: AgentGuard, Hook: "INPUT", Jump: jump(toAgent, AgentGuard), Rules: []Rule{
 			{"-i", "lo", "-j", "RETURN"},
@@ -120,6 +138,15 @@ func (p Plan) Guard() Plan {
 		}
 	}
 	return out
+}
+
+// podMatch matches the pod's address arriving from its own host-side
+// interface: -i for a routed interface, physdev for a bridge port.
+func podMatch(p Pod) Rule {
+	if p.Bridged {
+		return Rule{"-s", host(p.IP), "-p", "tcp", "-m", "physdev", "--physdev-in", p.Interface}
+	}
+	return Rule{"-s", host(p.IP), "-i", p.Interface, "-p", "tcp"}
 }
 
 func jump(match Rule, chain string) Rule {

@@ -44,6 +44,27 @@ func TestMakePlan(t *testing.T) {
 -A PODID-METADATA -s 10.244.0.0/24 -p tcp -j DNAT --to-destination 10.240.0.4:2579
 -A PODID-METADATA -j RETURN
 ` + guards},
+		"a bridge port is matched with physdev, a routed interface with -i": {
+			in: Input{Agent: agent, Pods: []Pod{
+				{Interface: "veth2", IP: netip.MustParseAddr("10.244.0.12"), Bridged: true},
+				{Interface: "cali1", IP: netip.MustParseAddr("10.244.0.11")},
+			}, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}},
+			want: `*nat
+-N PODID-METADATA
+-I PREROUTING -d 169.254.169.254/32 -p tcp --dport 80 -j PODID-METADATA
+-A PODID-METADATA -s 10.244.0.11/32 -i cali1 -p tcp -j DNAT --to-destination 10.240.0.4:2579
+-A PODID-METADATA -s 10.244.0.12/32 -p tcp -m physdev --physdev-in veth2 -j DNAT --to-destination 10.240.0.4:2579
+-A PODID-METADATA -j RETURN
+` + guards},
+		"per pod with no pod known yet redirects nothing, not the CIDR": {
+			in: Input{Agent: agent, PerPod: true, PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/24")}},
+			want: `*nat
+-N PODID-METADATA
+-I PREROUTING -d 169.254.169.254/32 -p tcp --dport 80 -j PODID-METADATA
+-A PODID-METADATA -j RETURN
+` + guards},
+		"an iptables wildcard interface is refused": {
+			in: Input{Agent: agent, Pods: []Pod{{Interface: "veth+", IP: netip.MustParseAddr("10.244.0.11")}}}, wantErr: "not usable"},
 		"no pods and no CIDR is refused":      {in: Input{Agent: agent}, wantErr: "interfaces or the pod CIDRs"},
 		"an agent address without port fails": {in: Input{Agent: netip.AddrPortFrom(agent.Addr(), 0), PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, wantErr: "port"},
 		"an interface name with a space is refused": {

@@ -25,10 +25,36 @@ func live(p *corev1.Pod) bool {
 	return p.Status.Phase == corev1.PodPending || p.Status.Phase == corev1.PodRunning
 }
 
-// podIPs indexes live pods by each of their IPs.
+// holdsIP reports whether a pod may still be the one calling from its IP.
+// A pod being deleted stays Running until the kubelet has torn it down, but
+// once none of its containers runs nothing of it can call, and the network
+// plugin may already have given its IP to a new pod: counting it would
+// hand the new pod the old one's identity, or make every request from the
+// IP ambiguous until the API server forgets the old pod.
+func holdsIP(p *corev1.Pod) bool {
+	if !live(p) {
+		return false
+	}
+	return p.DeletionTimestamp == nil || anyContainerRunning(p)
+}
+
+// anyContainerRunning reports whether a container of any kind (init,
+// regular, ephemeral) of the pod runs, by the kubelet's last report.
+func anyContainerRunning(p *corev1.Pod) bool {
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses, p.Status.EphemeralContainerStatuses} {
+		for _, c := range list {
+			if c.State.Running != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// podIPs indexes the pods that hold their IPs (holdsIP) by each of them.
 func podIPs(obj any) ([]string, error) {
 	p, ok := obj.(*corev1.Pod)
-	if !ok || !live(p) {
+	if !ok || !holdsIP(p) {
 		return nil, nil
 	}
 	seen := map[string]bool{}
@@ -65,14 +91,18 @@ func assignedIdentity(obj any) ([]string, error) {
 	return []string{a.Spec.AzureIdentityRef.Namespace + "/" + a.Spec.AzureIdentityRef.Name}, nil
 }
 
-// resolveCaller decides which pod the pods sharing one address make.
-// None: unknown. One regular pod: it. Only hostNetwork pods: a hostNetwork
-// caller, exempt only if every one of them is (the address cannot tell
-// which of them is calling). Anything else: ambiguous.
+// resolveCaller decides which pod the pods sharing one address make. Only
+// pods that hold the address count (holdsIP): not finished pods, nor
+// deleted ones whose containers have all stopped. None: unknown. One
+// regular pod: it. Only hostNetwork pods: a hostNetwork caller, exempt only
+// if every one of them is (the address cannot tell which of them is
+// calling). Anything else, such as a pod that inherited the IP of one
+// still shutting down: ambiguous, which the server answers with 503 and
+// Retry-After, since the old pod will soon stop.
 func resolveCaller(pods []*corev1.Pod, exempt func(*corev1.Pod) bool) (server.Caller, error) {
 	var regular, host []*corev1.Pod
 	for _, p := range pods {
-		if !live(p) {
+		if !holdsIP(p) {
 			continue
 		}
 		if p.Spec.HostNetwork {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	v1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/kubeclient"
 )
 
 // Options configure New.
@@ -73,29 +74,31 @@ func NewCRDClient(cfg *rest.Config) (rest.Interface, error) {
 }
 
 // New builds the informers of this node and the Index over them. Call
-// Start, then WaitForSync before serving.
+// Start, then WaitForSync before serving. Their lists and watches retry
+// refused connections every few seconds (reconnecting), so the caches
+// catch up soon after an API server outage.
 func New(kube kubernetes.Interface, crd rest.Interface, opts Options) (*Informers, error) {
 	if opts.NodeName == "" {
 		return nil, errors.New("pod index needs the node name")
 	}
 	pods := cache.NewSharedIndexInformer(
-		cache.NewListWatchFromClient(kube.CoreV1().RESTClient(), "pods", metav1.NamespaceAll,
-			fields.OneTermEqualSelector("spec.nodeName", opts.NodeName)),
+		kubeclient.Reconnect(cache.NewListWatchFromClient(kube.CoreV1().RESTClient(), "pods", metav1.NamespaceAll,
+			fields.OneTermEqualSelector("spec.nodeName", opts.NodeName))),
 		&corev1.Pod{}, opts.Resync, podIndexers())
 	assigned := cache.NewSharedIndexInformer(
-		cache.NewFilteredListWatchFromClient(crd, "azureassignedidentities", metav1.NamespaceAll, func(o *metav1.ListOptions) {
+		kubeclient.Reconnect(cache.NewFilteredListWatchFromClient(crd, "azureassignedidentities", metav1.NamespaceAll, func(o *metav1.ListOptions) {
 			o.LabelSelector = labels.SelectorFromSet(labels.Set{v1.NodeNameLabel: opts.NodeName}).String()
-		}),
+		})),
 		&v1.AzureAssignedIdentity{}, opts.Resync, assignedIndexers())
 	exceptions := cache.NewSharedIndexInformer(
-		cache.NewListWatchFromClient(crd, "azurepodidentityexceptions", metav1.NamespaceAll, fields.Everything()),
+		kubeclient.Reconnect(cache.NewListWatchFromClient(crd, "azurepodidentityexceptions", metav1.NamespaceAll, fields.Everything())),
 		&v1.AzurePodIdentityException{}, opts.Resync, exceptionIndexers())
 
 	bindings := cache.NewSharedIndexInformer(
-		cache.NewListWatchFromClient(crd, "azureidentitybindings", metav1.NamespaceAll, fields.Everything()),
+		kubeclient.Reconnect(cache.NewListWatchFromClient(crd, "azureidentitybindings", metav1.NamespaceAll, fields.Everything())),
 		&v1.AzureIdentityBinding{}, opts.Resync, noIndexers())
 	identities := cache.NewSharedIndexInformer(
-		cache.NewListWatchFromClient(crd, "azureidentities", metav1.NamespaceAll, fields.Everything()),
+		kubeclient.Reconnect(cache.NewListWatchFromClient(crd, "azureidentities", metav1.NamespaceAll, fields.Everything())),
 		&v1.AzureIdentity{}, opts.Resync, noIndexers())
 	x := &Index{pods: pods.GetIndexer(), assigned: assigned.GetIndexer(), exceptions: exceptions.GetIndexer(),
 		bindings: bindings.GetIndexer(), identities: identities.GetIndexer(),

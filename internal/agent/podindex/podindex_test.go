@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
 	v1 "github.com/podid/podid/api/v1"
@@ -21,7 +23,8 @@ type podMod func(*corev1.Pod)
 func pod(name, ip string, mods ...podMod) *corev1.Pod {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: map[string]string{"app": name},
-			CreationTimestamp: metav1.NewTime(time.Unix(1_760_000_000, 0))},
+			UID: types.UID("uid-" + name), CreationTimestamp: metav1.NewTime(time.Unix(1_760_000_000, 0))},
+		Spec:   corev1.PodSpec{NodeName: "n1"},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}},
 	}
 	for _, m := range mods {
@@ -32,6 +35,43 @@ func pod(name, ip string, mods ...podMod) *corev1.Pod {
 
 func phase(ph corev1.PodPhase) podMod { return func(p *corev1.Pod) { p.Status.Phase = ph } }
 func hostNet(p *corev1.Pod)           { p.Spec.HostNetwork = true }
+
+// deleting marks the pod deleted; the kubelet has not torn it down yet, so
+// it is still Running.
+func deleting(p *corev1.Pod) {
+	t := metav1.NewTime(time.Unix(1_760_000_100, 0))
+	p.DeletionTimestamp = &t
+}
+
+// containers sets the kubelet's report of the pod's app containers, one
+// state each: "running", "terminated" or "waiting".
+func containers(states ...string) podMod {
+	return func(p *corev1.Pod) { p.Status.ContainerStatuses = containerStatuses(states) }
+}
+
+// initContainers is containers for the init containers.
+func initContainers(states ...string) podMod {
+	return func(p *corev1.Pod) { p.Status.InitContainerStatuses = containerStatuses(states) }
+}
+
+func containerStatuses(states []string) []corev1.ContainerStatus {
+	out := make([]corev1.ContainerStatus, 0, len(states))
+	for i, st := range states {
+		c := corev1.ContainerStatus{Name: "c" + strconv.Itoa(i)}
+		switch st {
+		case "running":
+			c.State.Running = &corev1.ContainerStateRunning{}
+		case "terminated":
+			c.State.Terminated = &corev1.ContainerStateTerminated{ExitCode: 0}
+		case "waiting":
+			c.State.Waiting = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+		default:
+			panic("unknown container state " + st)
+		}
+		out = append(out, c)
+	}
+	return out
+}
 
 // labelled sets the pod's aadpodidbinding label.
 func labelled(selector string) podMod {
@@ -66,6 +106,18 @@ func TestPodIPsIndexesOnlyLivePods(t *testing.T) {
 		"a failed pod is not indexed":                    {pod: pod("a", "10.0.0.1", phase(corev1.PodFailed)), want: 0},
 		"a pod without IP yet is not indexed":            {pod: pod("a", ""), want: 0},
 		"a dual-stack pod is indexed under both its IPs": {pod: pod("a", "10.0.0.1", func(p *corev1.Pod) { p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: "fd00::1"}) }), want: 2},
+		"a deleted pod whose container still runs is indexed": {
+			pod: pod("a", "10.0.0.1", deleting, containers("terminated", "running")), want: 1},
+		"a deleted pod whose containers have all terminated is not indexed": {
+			pod: pod("a", "10.0.0.1", deleting, containers("terminated", "terminated")), want: 0},
+		"a deleted pod with no running container is not indexed": {
+			pod: pod("a", "10.0.0.1", deleting, containers("waiting")), want: 0},
+		"a deleted pod the kubelet reports no container of is not indexed": {
+			pod: pod("a", "10.0.0.1", deleting), want: 0},
+		"a deleted pod whose init container still runs is indexed": {
+			pod: pod("a", "10.0.0.1", deleting, phase(corev1.PodPending), initContainers("running"), containers("waiting")), want: 1},
+		"a running pod whose containers have stopped but is not deleted is indexed": {
+			pod: pod("a", "10.0.0.1", containers("terminated")), want: 1},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -97,6 +149,15 @@ func TestResolveCaller(t *testing.T) {
 		"hostNetwork pods all covered by exceptions pass":     {pods: []*corev1.Pod{pod("h", "node", hostNet), pod("k", "node", hostNet)}, exempt: always, want: "default/h", wantHost: true, wantExempt: true},
 		"an exempt regular pod is marked exempt":              {pods: []*corev1.Pod{pod("a", "ip")}, exempt: always, want: "default/a", wantExempt: true},
 		"a regular pod sharing the node's address is refused": {pods: []*corev1.Pod{pod("a", "ip"), pod("h", "ip", hostNet)}, exempt: never, wantErr: server.ErrAmbiguousCaller},
+		"a failed pod sharing the address does not count":     {pods: []*corev1.Pod{pod("a", "ip"), pod("b", "ip", phase(corev1.PodFailed))}, exempt: never, want: "default/a"},
+		"a new pod at the address of a deleted pod whose containers stopped is the caller": {
+			pods: []*corev1.Pod{pod("old", "ip", deleting, containers("terminated")), pod("new", "ip")}, exempt: never, want: "default/new"},
+		"a new pod at the address of a deleted pod still running is refused until it stops": {
+			pods: []*corev1.Pod{pod("old", "ip", deleting, containers("running")), pod("new", "ip")}, exempt: never, wantErr: server.ErrAmbiguousCaller},
+		"only a deleted pod whose containers stopped is at the address: unknown": {
+			pods: []*corev1.Pod{pod("old", "ip", deleting, containers("terminated"))}, exempt: never, wantErr: server.ErrUnknownCaller},
+		"a deleted pod still running is still the caller": {
+			pods: []*corev1.Pod{pod("old", "ip", deleting, containers("running"))}, exempt: never, want: "default/old"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -34,6 +34,13 @@ const (
 	// ReasonOtherNamespace: the binding may not serve pods of the pod's
 	// namespace (v1.BindingServes, the controller's rule).
 	ReasonOtherNamespace = "BindingInOtherNamespace"
+	// ReasonOtherNode: spec.nodename is not the node the pod runs on: the
+	// assignment was made for an earlier pod of that name on another node.
+	ReasonOtherNode = "AssignedOnAnotherNode"
+	// ReasonOtherPod: the pod UID the controller recorded
+	// (v1.PodUIDAnnotation) is not the live pod's: the assignment was made
+	// for an earlier pod of that name, deleted since.
+	ReasonOtherPod = "AssignedToAnotherPod"
 )
 
 // liveObjects are the objects an assignment names, as this node's caches
@@ -60,13 +67,16 @@ func refuse(reason, format string, args ...any) verdict {
 }
 
 // vouch decides whether assignment a agrees with the live objects: its pod
-// is on this node, its binding exists, selects the pod by the pod's live
-// label, names the assignment's identity, which exists, and may serve the
-// pod's namespace by the controller's rule (v1.BindingSelects,
-// v1.BindingServes). If so it returns what the pod may use, read from the
-// live identity (client ID, resource ID, tenant, type, secret, token-mode
-// annotation), with the assignment's state and resolved token mode.
-// Otherwise the verdict says why it is ignored.
+// is on this node, is the node spec.nodename names and, when the
+// controller recorded one, has the recorded UID (an assignment from
+// aad-pod-identity's MIC has none, and is judged by the rest), its binding
+// exists, selects the pod by the pod's live label, names the assignment's
+// identity, which exists, and may serve the pod's namespace by the
+// controller's rule (v1.BindingSelects, v1.BindingServes). If so it
+// returns what the pod may use, read from the live identity (client ID,
+// resource ID, tenant, type, secret, token-mode annotation), with the
+// assignment's state and resolved token mode. Otherwise the verdict says
+// why it is ignored.
 func vouch(a *v1.AzureAssignedIdentity, live liveObjects) (server.Assigned, verdict) {
 	ref, bref := a.Spec.AzureIdentityRef, a.Spec.AzureBindingRef
 	if ref == nil || bref == nil {
@@ -77,6 +87,19 @@ func vouch(a *v1.AzureAssignedIdentity, live liveObjects) (server.Assigned, verd
 	if p == nil || p.Namespace != a.Spec.PodNamespace || p.Name != a.Spec.Pod {
 		return server.Assigned{}, refuse(ReasonPodNotFound,
 			"Pod %s/%s is not on this node, so the assignment is ignored.", a.Spec.PodNamespace, a.Spec.Pod)
+	}
+	// A pod deleted and recreated under its name is another pod: in node
+	// mode the identity may not be on its node's machine yet, and the old
+	// assignment's status says nothing about the new pod.
+	if a.Spec.NodeName != p.Spec.NodeName {
+		return server.Assigned{}, refuse(ReasonOtherNode,
+			"The assignment is for pod %s/%s on node %q, but the pod runs on node %q, so it is ignored; mic will replace it with one for this node.",
+			p.Namespace, p.Name, a.Spec.NodeName, p.Spec.NodeName)
+	}
+	if uid, ok := a.Annotations[v1.PodUIDAnnotation]; ok && uid != string(p.UID) {
+		return server.Assigned{}, refuse(ReasonOtherPod,
+			"The assignment was made for an earlier pod %s/%s (UID %s), not the running one (UID %s), so it is ignored; mic will replace it with one for this pod.",
+			p.Namespace, p.Name, uid, p.UID)
 	}
 	b := live.Binding
 	if b == nil || b.Namespace != bref.Namespace || b.Name != bref.Name || b.DeletionTimestamp != nil {

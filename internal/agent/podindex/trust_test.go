@@ -1,6 +1,7 @@
 package podindex
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,10 +23,12 @@ type world struct {
 func consistentWorld() world {
 	a := aai("app-default-id1", "app", "id1", v1.AssignedIDAssigned)
 	a.Spec.TokenMode = v1.TokenModeNode
+	p := pod("app", "10.0.0.5", labelled("id1-selector"))
+	a.Annotations = map[string]string{v1.PodUIDAnnotation: string(p.UID)}
 	return world{
 		assignment: a,
 		live: liveObjects{
-			Pod:      pod("app", "10.0.0.5", labelled("id1-selector")),
+			Pod:      p,
 			Binding:  a.Spec.AzureBindingRef.DeepCopy(),
 			Identity: a.Spec.AzureIdentityRef.DeepCopy(),
 		},
@@ -58,6 +61,18 @@ func TestVouch(t *testing.T) {
 			change: func(w *world) { w.live.Binding = nil }, reason: ReasonBindingNotFound},
 		"an assignment for a pod not on this node is ignored": {
 			change: func(w *world) { w.live.Pod = nil }, reason: ReasonPodNotFound},
+		"an assignment made for an earlier pod of the same name is ignored": {
+			change: func(w *world) { w.live.Pod.UID = "uid-recreated" }, reason: ReasonOtherPod},
+		"an assignment recording an empty pod UID is ignored": {
+			change: func(w *world) { w.assignment.Annotations[v1.PodUIDAnnotation] = "" }, reason: ReasonOtherPod},
+		"an assignment without a recorded pod UID, as aad-pod-identity wrote them, is honoured": {
+			change: func(w *world) { w.assignment.Annotations = nil }, clientID: "id1-client"},
+		"an assignment for the pod on another node is ignored": {
+			change: func(w *world) { w.live.Pod.Spec.NodeName = "n2" }, reason: ReasonOtherNode},
+		"an assignment for another node without a recorded pod UID is ignored": {
+			change: func(w *world) { w.assignment.Annotations = nil; w.assignment.Spec.NodeName = "n2" }, reason: ReasonOtherNode},
+		"a pod recreated on another node is told by its node first": {
+			change: func(w *world) { w.live.Pod.UID = "uid-recreated"; w.live.Pod.Spec.NodeName = "n2" }, reason: ReasonOtherNode},
 		"an assignment without a binding reference is ignored": {
 			change: func(w *world) { w.assignment.Spec.AzureBindingRef = nil }, reason: ReasonNoReferences},
 		"a binding in another namespace does not serve the pod": {
@@ -146,5 +161,34 @@ func TestIdentitiesForHonoursOnlyJustifiedAssignments(t *testing.T) {
 	_ = x.bindings.Delete(w.live.Binding)
 	if list, _ := x.IdentitiesFor(t.Context(), ref); len(list) != 0 {
 		t.Fatalf("identities %+v after the binding was deleted, want none", list)
+	}
+}
+
+// TestVouchExplainsAReplacedAssignment checks that the log line of an
+// assignment left over from an earlier pod names the pod and says what
+// happens next.
+func TestVouchExplainsAReplacedAssignment(t *testing.T) {
+	cases := map[string]struct {
+		change func(w *world)
+		want   []string
+	}{
+		"another pod UID": {
+			change: func(w *world) { w.live.Pod.UID = "uid-recreated" },
+			want:   []string{"default/app", "uid-app", "uid-recreated", "mic will replace it"}},
+		"another node": {
+			change: func(w *world) { w.live.Pod.Spec.NodeName = "n2" },
+			want:   []string{"default/app", `"n1"`, `"n2"`, "mic will replace it"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := consistentWorld()
+			tc.change(&w)
+			_, v := vouch(w.assignment, w.live)
+			for _, part := range tc.want {
+				if !strings.Contains(v.Message, part) {
+					t.Errorf("message %q does not say %q", v.Message, part)
+				}
+			}
+		})
 	}
 }

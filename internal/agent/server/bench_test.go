@@ -1,17 +1,23 @@
 package server
 
 import (
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	v1 "github.com/podid/podid/api/v1"
+	"github.com/podid/podid/internal/logging"
 	"github.com/podid/podid/internal/tokens"
 )
 
@@ -29,7 +35,7 @@ func benchHandlers(b *testing.B, ip string) (full, bare http.Handler) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	full, err = New(Options{Tokens: cache, Pods: e.cluster, Identities: e.cluster, Logger: discardLogger(), Metrics: m})
+	full, err = New(Options{Tokens: cache, Pods: e.cluster, Identities: e.cluster, Logger: requestLogger(b), Metrics: m})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,6 +53,19 @@ func benchHandlers(b *testing.B, ip string) (full, bare http.Handler) {
 		_, _ = w.Write(body)
 	})
 	return full, bare
+}
+
+// requestLogger is the agent's production logger (JSON, as the chart runs
+// it) writing to /dev/null through a real file, so each request's log
+// line is formatted and written with a system call, as on a node.
+func requestLogger(b *testing.B) *slog.Logger {
+	b.Helper()
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = f.Close() })
+	return logging.NewOptions(logging.FormatJSON).New(f)
 }
 
 // BenchmarkHandler measures one warm-token request in process.
@@ -69,47 +88,109 @@ func BenchmarkHandler(b *testing.B) {
 }
 
 // BenchmarkLoopback measures warm-token requests over loopback HTTP with
-// keep-alive connections, in parallel.
+// keep-alive connections and request logging on, at 1 and 64 concurrent
+// clients, beside a bare handler answering the same bytes. The two take
+// turns, rounds of loopbackRound requests each, and each reports its best
+// round: on a shared machine the best round is the one least disturbed.
+// ratio-vs-bare is the agent's best req/s over the bare handler's (the
+// goal: at least 0.9 at c=64).
 func BenchmarkLoopback(b *testing.B) {
 	full, bare := benchHandlers(b, "127.0.0.1")
-	for name, h := range map[string]http.Handler{"podid": full, "bare": bare} {
-		b.Run(name, func(b *testing.B) {
-			srv := httptest.NewServer(h)
-			defer srv.Close()
-			tr := &http.Transport{MaxIdleConnsPerHost: 256}
-			defer tr.CloseIdleConnections()
-			client := &http.Client{Transport: tr}
-			var mu sync.Mutex
-			var lat []time.Duration
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				req, _ := http.NewRequest("GET", srv.URL+tokenURL, nil)
-				req.Header.Set("Metadata", "true")
-				local := make([]time.Duration, 0, 1024)
-				defer func() { mu.Lock(); lat = append(lat, local...); mu.Unlock() }()
-				for pb.Next() {
-					t0 := time.Now()
-					resp, err := client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
+	for _, c := range []int{1, 64} {
+		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
+			var best [2]loopbackResult
+			for b.Loop() {
+				for range loopbackRounds {
+					for i, h := range []http.Handler{bare, full} {
+						if r := loopback(b, h, c, loopbackRound); r.rate > best[i].rate {
+							best[i] = r
+						}
 					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					_ = resp.Body.Close()
-					if resp.StatusCode != 200 {
-						b.Errorf("status %d", resp.StatusCode)
-						return
-					}
-					local = append(local, time.Since(t0))
 				}
-			})
-			elapsed := time.Since(start)
-			slices.Sort(lat)
-			if n := len(lat); n > 0 {
-				b.ReportMetric(float64(lat[n/2].Microseconds()), "p50-µs")
-				b.ReportMetric(float64(lat[n*99/100].Microseconds()), "p99-µs")
-				b.ReportMetric(float64(n)/elapsed.Seconds(), "req/s")
 			}
+			b.ReportMetric(best[0].rate, "bare-req/s")
+			b.ReportMetric(best[0].cpu, "bare-cpu-µs/req")
+			b.ReportMetric(best[1].rate, "podid-req/s")
+			b.ReportMetric(best[1].cpu, "podid-cpu-µs/req")
+			b.ReportMetric(float64(best[1].p50.Microseconds()), "podid-p50-µs")
+			b.ReportMetric(float64(best[1].p99.Microseconds()), "podid-p99-µs")
+			b.ReportMetric(best[1].rate/best[0].rate, "ratio-vs-bare")
 		})
 	}
+}
+
+const (
+	loopbackRounds = 5
+	loopbackRound  = 20000
+)
+
+type loopbackResult struct {
+	rate     float64 // requests per second
+	cpu      float64 // process CPU µs per request, clients included
+	p50, p99 time.Duration
+}
+
+// loopback serves h on a loopback listener and has c clients ask for a
+// token until n requests are done.
+func loopback(b *testing.B, h http.Handler, c, n int) loopbackResult {
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: c}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var (
+		mu   sync.Mutex
+		lat  []time.Duration
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	start, cpu0 := time.Now(), processCPU(b)
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", srv.URL+tokenURL, nil)
+			req.Header.Set("Metadata", "true")
+			local := make([]time.Duration, 0, n/c+1)
+			defer func() { mu.Lock(); lat = append(lat, local...); mu.Unlock() }()
+			for next.Add(1) <= int64(n) {
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+				local = append(local, time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed, cpu := time.Since(start), processCPU(b)-cpu0
+	slices.Sort(lat)
+	done := len(lat)
+	if done == 0 {
+		return loopbackResult{}
+	}
+	return loopbackResult{
+		rate: float64(done) / elapsed.Seconds(),
+		cpu:  float64(cpu.Microseconds()) / float64(done),
+		p50:  lat[done/2], p99: lat[done*99/100],
+	}
+}
+
+// processCPU is the CPU time this process has used, clients and server
+// together: on a shared machine, CPU per request varies less than
+// requests per second.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/podid/podid/internal/imds"
@@ -52,9 +53,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, "encode response", http.StatusInternalServerError)
 		return
 	}
+	writeBody(w, status, b)
+}
+
+// writeToken answers with a token body, encoded into a pooled buffer: the
+// warm path's one large allocation otherwise.
+func writeToken(w http.ResponseWriter, t imds.Token) {
+	bp := tokenBodies.Get().(*[]byte)
+	b := t.AppendJSON((*bp)[:0])
+	writeBody(w, http.StatusOK, b)
+	*bp = b[:0]
+	tokenBodies.Put(bp)
+}
+
+var tokenBodies = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// jsonContentType is shared by every response; net/http only reads it.
+var jsonContentType = []string{"application/json; charset=utf-8"}
+
+func writeBody(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -81,7 +80,7 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, &Refusal{Status: http.StatusBadRequest, Reason: ReasonMetadataHeader, Message: metadataHeaderMessage})
 		return
 	}
-	resource, sel, ref := parseTokenQuery(r.URL.Query())
+	resource, sel, ref := parseTokenQuery(parseQuery(r.URL.RawQuery))
 	if ref != nil {
 		s.refuse(w, r, ref)
 		return
@@ -110,12 +109,12 @@ func (s *server) token(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, ref)
 		return
 	}
-	writeJSON(w, http.StatusOK, newIMDSToken(tok, s.opts.Now()))
+	writeToken(w, newIMDSToken(tok, s.opts.Now()))
 }
 
 // parseTokenQuery reads the resource and the identity selector.
-func parseTokenQuery(q url.Values) (string, Selector, *Refusal) {
-	resource := q.Get("resource")
+func parseTokenQuery(q tokenQuery) (string, Selector, *Refusal) {
+	resource := q.Resource
 	if resource == "" {
 		return "", Selector{}, &Refusal{Status: http.StatusBadRequest, Reason: ReasonResourceMissing, Message: "Required audience parameter not specified"}
 	}
@@ -172,12 +171,24 @@ func (s *server) obtain(ctx context.Context, caller Caller, sel Selector, resour
 	}
 }
 
+// freshSource is a token source that can answer from memory without a
+// context (tokens.Cache): warm requests skip the timeout's timer.
+type freshSource interface {
+	Fresh(tokens.Request) (tokens.Token, bool)
+}
+
 func (s *server) fetch(ctx context.Context, a Assigned, resource string) (tokens.Token, Assigned, *Refusal) {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.TokenTimeout)
-	defer cancel()
-	tok, err := s.opts.Tokens.Token(ctx, tokens.Request{Identity: a.Identity, Resource: resource})
 	rec := routeOf(ctx)
 	rec.identity, rec.clientID, rec.resource = a.Identity.Name, a.Identity.ClientID, resource
+	req := tokens.Request{Identity: a.Identity, Resource: resource}
+	if f, ok := s.opts.Tokens.(freshSource); ok {
+		if tok, ok := f.Fresh(req); ok {
+			return tok, a, nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.TokenTimeout)
+	defer cancel()
+	tok, err := s.opts.Tokens.Token(ctx, req)
 	if err == nil {
 		return tok, a, nil
 	}

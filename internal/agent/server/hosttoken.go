@@ -39,7 +39,7 @@ func (s *server) hostToken(w http.ResponseWriter, r *http.Request) {
 			Message: "headers podns and podname are required"})
 		return
 	}
-	resource, sel, ref := parseTokenQuery(r.URL.Query())
+	resource, sel, ref := parseTokenQuery(parseQuery(r.URL.RawQuery))
 	if ref != nil {
 		s.refuse(w, r, ref)
 		return

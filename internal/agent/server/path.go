@@ -41,10 +41,12 @@ const (
 // The token path is served as aad-pod-identity served it: /metadata in any
 // case, then /identity/oauth2/token exactly.
 func classifyPath(escaped string) pathKind {
-	canon := canonicalPath(escaped)
+	// The token path first: every token request takes this branch, and it
+	// needs no cleaning.
 	if rest, ok := cutPrefixFold(escaped, "/metadata"); ok && rest == tokenPath {
 		return pathToken
 	}
+	canon := canonicalPath(escaped)
 	if canon == "/metadata/identity" || strings.HasPrefix(canon, "/metadata/identity/") {
 		if rest, ok := cutPrefixFold(escaped, "/metadata"); ok &&
 			(rest == "/identity/getplatformmetadata" || rest == "/identity/issuecredential") {

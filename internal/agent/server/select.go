@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -21,10 +20,10 @@ type Selector struct {
 
 // selectorFrom reads the identity selector of a query; aad-pod-identity
 // preferred msi_res_id over mi_res_id, and so do we.
-func selectorFrom(q url.Values) (Selector, *Refusal) {
-	s := Selector{ClientID: q.Get("client_id"), ObjectID: q.Get("object_id"), ResourceID: q.Get("msi_res_id")}
+func selectorFrom(q tokenQuery) (Selector, *Refusal) {
+	s := Selector{ClientID: q.ClientID, ObjectID: q.ObjectID, ResourceID: q.MSIResID}
 	if s.ResourceID == "" {
-		s.ResourceID = q.Get("mi_res_id")
+		s.ResourceID = q.MIResID
 	}
 	n := 0
 	for _, v := range []string{s.ClientID, s.ObjectID, s.ResourceID} {

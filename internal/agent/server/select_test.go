@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -116,8 +115,7 @@ func TestSelectorFrom(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			q, _ := url.ParseQuery(tc.query)
-			got, ref := selectorFrom(q)
+			got, ref := selectorFrom(parseQuery(tc.query))
 			if (ref != nil) != tc.conflict {
 				t.Fatalf("refusal %+v, want conflict %v", ref, tc.conflict)
 			}

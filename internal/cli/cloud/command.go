@@ -23,7 +23,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		Short: "Run the embedded Azure identity cloud (AAD, IMDS, ARM, Key Vault)",
 	}
 	cmd.AddCommand(newServeCommand(ctx), newRoleCommand(ctx), newPolicyCommand(ctx), newIdentityCommand(ctx), newDeviceCommand(ctx))
-	cmd.AddCommand(newACRCommand(ctx))
+	cmd.AddCommand(newACRCommand(ctx), newSPCommand(ctx))
 	return cmd
 }
 

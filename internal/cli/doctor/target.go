@@ -113,6 +113,11 @@ func supervised(dir string, rec *plan.Record, alive func(plan.Process) bool) *do
 			s.Controller = &dp
 		case isAgent:
 			s.Agents[node] = dp
+		case strings.HasPrefix(p.Name, "kubelet "):
+			if s.Kubelets == nil {
+				s.Kubelets = map[string]doctor.Process{}
+			}
+			s.Kubelets[strings.TrimPrefix(p.Name, "kubelet ")] = dp
 		}
 	}
 	return s

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/config/crd"
 	"github.com/podid/podid/internal/cloud"
 	"github.com/podid/podid/internal/controlplane"
@@ -56,6 +57,12 @@ type runner struct {
 	kube      kubernetes.Interface
 	client    client.Client
 	rt        plan.Runtime
+	// nodeRegistries are --node-registry's HOST=URL mappings, added to
+	// every real node's containerd.
+	nodeRegistries []string
+	// kubeletSP is --kubelet-service-principal: the world application the
+	// real nodes' kubelets pull as; empty for the kubelet identity.
+	kubeletSP string
 }
 
 // apply starts every component of the plan, in order. On error the
@@ -255,6 +262,14 @@ func (r *runner) startAgents(context.Context) error {
 }
 
 func (r *runner) applyDemo(ctx context.Context) error {
+	// The demo's pods go to the real nodes once their agents removed the
+	// agent-not-ready taint: created before, they would wait out the
+	// scheduler's back-off for unschedulable pods.
+	wctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	if err := r.poll(wctx, r.realNodesUntainted); err != nil {
+		return fmt.Errorf("wait for the real nodes' agents to remove the %s taint: %w", podidv1.AgentNotReadyTaint, err)
+	}
 	ns, id, b, pods := r.p.Demo.Objects()
 	r.log.Info("applying demo", "namespace", ns.Name)
 	if _, err := r.kube.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {

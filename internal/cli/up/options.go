@@ -11,6 +11,7 @@ import (
 
 	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/logging"
+	"github.com/podid/podid/internal/node"
 	"github.com/podid/podid/internal/plan"
 	"github.com/podid/podid/internal/plan/runstate"
 )
@@ -47,6 +48,12 @@ type Options struct {
 	// WithoutPodid runs no mic, agent or webhook; the user installs podid
 	// onto the real node with its chart.
 	WithoutPodid bool
+	// NodeRegistries are extra HOST=URL registries the real nodes'
+	// containerd pulls from (node.ParseRegistry).
+	NodeRegistries []string
+	// KubeletServicePrincipal names a world application (name or app ID)
+	// the real nodes' kubelets pull as instead of the kubelet identity.
+	KubeletServicePrincipal string
 	// Detach returns once ready and leaves everything running.
 	Detach bool
 	// DryRun prints the plan and starts nothing.
@@ -99,6 +106,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.SignIn.EnableAzureRBAC, "enable-azure-rbac", o.SignIn.EnableAzureRBAC, "Authorize Azure AD users with Azure role assignments (the AKS RBAC roles on managedCluster/<name> of the world) after Kubernetes RBAC, as az aks create --enable-azure-rbac; needs a managed cluster in the world.")
 	fs.BoolVar(&o.NoDemo, "no-demo", o.NoDemo, "Apply no demo objects.")
 	fs.BoolVar(&o.WithoutPodid, "without-podid", o.WithoutPodid, "Run no mic, node agent or webhook: install podid onto the real node yourself, with helm install podid charts/podid -n kube-system -f <state-dir>/"+plan.ChartValuesFile+" (written by podid up, with podid's image in the nodes' registry). Needs --real-nodes 1.")
+	fs.StringSliceVar(&o.NodeRegistries, "node-registry", o.NodeRegistries, "Extra registry the real nodes pull from, as HOST=URL (e.g. registry.example.test=http://127.0.0.1:5001): images named HOST/… are pulled from URL through containerd's hosts.toml, so HOST is never looked up in DNS. Repeatable or comma-separated; needs --real-nodes.")
+	fs.StringVar(&o.KubeletServicePrincipal, "kubelet-service-principal", o.KubeletServicePrincipal, "World application (name or app ID) the real nodes' kubelets pull from the registry as, as on a cluster made with az aks create --service-principal: azure.json holds its app ID and its newest secret instead of the kubelet identity. Empty: the kubelet identity (managed identity). Needs --real-nodes.")
 	fs.BoolVar(&o.Detach, "detach", o.Detach, "Return once everything is ready and leave it running; stop it with podid down.")
 	fs.BoolVar(&o.DryRun, "dry-run", o.DryRun, "Print the plan and start nothing.")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "Longest time the start may take, building the control-plane binaries included.")
@@ -129,6 +138,15 @@ func (o *Options) Validate() error {
 		if p < 0 || p > 65535 {
 			errs = append(errs, fmt.Errorf("%s %d: want 0 to 65535", name, p))
 		}
+	}
+	if len(o.NodeRegistries) > 0 && o.RealNodes == 0 {
+		errs = append(errs, errors.New("--node-registry maps registries for the real nodes; add --real-nodes 1"))
+	}
+	if o.KubeletServicePrincipal != "" && o.RealNodes == 0 {
+		errs = append(errs, errors.New("--kubelet-service-principal sets the real nodes' azure.json; add --real-nodes 1"))
+	}
+	if _, err := node.ParseRegistries(o.NodeRegistries); err != nil {
+		errs = append(errs, fmt.Errorf("--node-registry: %w", err))
 	}
 	if o.Detach && o.DryRun {
 		errs = append(errs, errors.New("--detach and --dry-run do not go together"))

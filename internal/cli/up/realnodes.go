@@ -7,6 +7,10 @@ import (
 	"os"
 	"path/filepath"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/agent"
 	"github.com/podid/podid/internal/controlplane"
 	"github.com/podid/podid/internal/node"
@@ -19,6 +23,15 @@ const kubeletPort = 10250
 // startRealNodes starts containerd and a kubelet per real node. Waiting
 // for them to be Ready is waitReady's.
 func (r *runner) startRealNodes(ctx context.Context) error {
+	// Validate has refused bad mappings already.
+	extra, err := node.ParseRegistries(r.nodeRegistries)
+	if err != nil {
+		return fmt.Errorf("start real nodes: --node-registry: %w", err)
+	}
+	sp, err := r.kubeletServicePrincipal()
+	if err != nil {
+		return err
+	}
 	for _, n := range r.p.RealNodes {
 		healthz, err := controlplane.FreePort()
 		if err != nil {
@@ -29,12 +42,13 @@ func (r *runner) startRealNodes(ctx context.Context) error {
 			Config: node.Config{
 				Layout: *n.Real, Name: n.Name, ProviderID: n.ProviderID,
 				SandboxImage: plan.SandboxImage(),
-				Registries:   node.Mirrors("http://"+r.images.Addr, r.images.Hosts()),
+				Registries:   append(node.Mirrors("http://"+r.images.Addr, r.images.Hosts()), extra...),
 				KubeletPort:  kubeletPort, HealthzPort: healthz,
 				ClientCAFile: r.cp.CAFile,
 				ClusterDNS:   r.p.RealNodes[0].InternalIP,
 				Labels:       map[string]string{"podid.dev/node-kind": "real"},
-				ACR:          r.nodeACR(n),
+				Taints:       r.realNodeTaints(),
+				ACR:          withServicePrincipal(r.nodeACR(n), sp),
 			},
 			KubeletBin:      filepath.Join(r.bin, "kubelet"),
 			WriteKubeconfig: r.cp.NodeKubeconfig,
@@ -45,6 +59,35 @@ func (r *runner) startRealNodes(ctx context.Context) error {
 		}
 		r.realNodes = append(r.realNodes, rn)
 		r.children = append(r.children, rn.Processes()...)
+	}
+	return nil
+}
+
+// realNodeTaints are the taints real nodes register with: when podid up
+// runs the node agents, v1.AgentNotReadyTaint, which each agent removes
+// once its rules are in place, so that no pod runs on a node before its
+// agent did. With the chart, the user's install order decides (and pods of
+// another pod-identity system may already run there), so none.
+func (r *runner) realNodeTaints() []corev1.Taint {
+	if r.p.Chart != nil {
+		return nil
+	}
+	return []corev1.Taint{{Key: podidv1.AgentNotReadyTaint, Value: "true", Effect: corev1.TaintEffectNoSchedule}}
+}
+
+// realNodesUntainted fails while a real node still has the agent-not-ready
+// taint, naming the agent's log.
+func (r *runner) realNodesUntainted(ctx context.Context) error {
+	for _, n := range r.p.RealNodes {
+		node, err := r.kube.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("read node %s: %w", n.Name, err)
+		}
+		for _, t := range node.Spec.Taints {
+			if t.Key == podidv1.AgentNotReadyTaint {
+				return fmt.Errorf("node %s still has the taint; its agent is not ready yet (see %s)", n.Name, n.AgentLog)
+			}
+		}
 	}
 	return nil
 }
@@ -61,7 +104,7 @@ func (r *runner) stopRealNodes() {
 // once the agents have stopped: podid down removes the system it installed.
 func (r *runner) removeAgentRules() {
 	if err := agent.Cleanup(r.log); err != nil {
-		r.log.Error("removing the node agents' iptables rules failed; run podid nmi cleanup", "err", err)
+		r.log.Error("removing the node agents' iptables rules failed; run podid nmi cleanup", "error", err)
 	}
 }
 

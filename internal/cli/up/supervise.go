@@ -30,7 +30,7 @@ func supervise(ctx context.Context, o *Options, p *plan.Plan, out, errOut io.Wri
 	}
 	defer os.Remove(p.RecordFile)
 
-	r := &runner{p: p, log: log, progress: errOut}
+	r := &runner{p: p, log: log, progress: errOut, nodeRegistries: o.NodeRegistries, kubeletSP: o.KubeletServicePrincipal}
 	defer r.stop()
 	startCtx, cancel := context.WithTimeout(ctx, o.Timeout)
 	err := r.apply(startCtx)

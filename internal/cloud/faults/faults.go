@@ -29,6 +29,9 @@ type Rule struct {
 	RetryAfter int `json:"retryAfter,omitempty"`
 	// Body is the injected response body (JSON); a generic one is used when empty.
 	Body string `json:"body,omitempty"`
+	// Abort drops matching calls without an answer (see abort.go); it
+	// excludes Status.
+	Abort bool `json:"abort,omitempty"`
 	// Remaining counts calls left when Times > 0 (read-only).
 	Remaining int `json:"remaining,omitempty"`
 }
@@ -58,6 +61,9 @@ func (in *Injector) Add(r Rule) (string, error) {
 	}
 	if r.Status != 0 && (r.Status < 100 || r.Status > 599) {
 		return "", fmt.Errorf("fault status %d is not an HTTP status", r.Status)
+	}
+	if r.Abort && r.Status != 0 {
+		return "", fmt.Errorf("fault both aborts and answers %d; choose one", r.Status)
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -142,6 +148,9 @@ func (in *Injector) Wrap(service string, next http.Handler) http.Handler {
 				t.Stop()
 				return
 			}
+		}
+		if f.Abort {
+			abort()
 		}
 		if f.Status == 0 {
 			next.ServeHTTP(w, r)

@@ -24,6 +24,12 @@
 //   - Each assignment carries the identity's resolved token mode in
 //     spec.tokenMode (AzureIdentity.TokenMode), which the node agent obeys.
 //   - Pods not yet on a node, finished, or being deleted get none.
+//   - Each assignment records its pod's UID (podidv1.PodUIDAnnotation). A
+//     pod deleted and recreated under its name, on another node or with
+//     another UID, is another pod: its old assignment is deleted (in node
+//     mode the cloud worker then releases the identity from the old
+//     machine) and a new one is created once the old is gone, starting at
+//     Created; it is never moved in place (madeForAnotherPod).
 //   - Several bindings may give one pod several identities; the pod must
 //     then name one in each token request, so overlapping selectors are
 //     reported.

@@ -65,11 +65,17 @@ func (r *Reconciler) Setup(ctx context.Context, mgr ctrl.Manager) error {
 		Watches(&podidv1.AzureIdentityBinding{}, handler.EnqueueRequestsFromMapFunc(r.podsOfBinding)).
 		Watches(&podidv1.AzureIdentity{}, handler.EnqueueRequestsFromMapFunc(r.podsOfIdentity)).
 		Watches(&podidv1.AzurePodIdentityException{}, handler.EnqueueRequestsFromMapFunc(r.podsOfException)).
-		// Only deletions and spec edits by someone else need the pod looked
-		// at again; this controller's own creates and status writes do not.
+		// Deletions and spec edits by someone else need the pod looked at
+		// again; status writes do not. So does a creation whose pod is not
+		// in the cache, even this controller's own: it can reach the cache
+		// after the pod's deletion was reconciled against a cache that did
+		// not hold it yet (a write that timed out but landed, or the
+		// assignment watch catching up later than the pod watch after an
+		// API server outage), and nothing else would ever remove it. Other
+		// creations are the pod's own reconcile at work and need no second.
 		Watches(&podidv1.AzureAssignedIdentity{}, handler.EnqueueRequestsFromMapFunc(podOfAssignment),
 			builder.WithPredicates(predicate.Funcs{
-				CreateFunc:  func(event.CreateEvent) bool { return false },
+				CreateFunc:  func(e event.CreateEvent) bool { return r.podMissing(ctx, e.Object) },
 				UpdateFunc:  specChanged,
 				DeleteFunc:  func(event.DeleteEvent) bool { return true },
 				GenericFunc: func(event.GenericEvent) bool { return false },
@@ -145,9 +151,20 @@ func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.Azu
 	if have.DeletionTimestamp != nil {
 		return errConflict // being removed; recreate once it is gone
 	}
+	if why := madeForAnotherPod(have, a.Pod); why != "" {
+		// Never moved in place: see madeForAnotherPod.
+		if err := r.remove(ctx, have); err != nil {
+			return fmt.Errorf("replace AzureAssignedIdentity %s: %w", a.Key(), err)
+		}
+		log.FromContext(ctx).V(1).Info("replacing assignment made for an earlier pod", "azureassignedidentity", a.Key(), "why", why)
+		return errConflict // recreate once it is gone
+	}
 	next := have.DeepCopy()
 	if specOutdated(have, want) {
 		next.Spec, next.Labels = want.Spec, want.Labels
+		if uid, ok := want.Annotations[podidv1.PodUIDAnnotation]; ok {
+			metav1.SetMetaDataAnnotation(&next.ObjectMeta, podidv1.PodUIDAnnotation, uid)
+		}
 		if want.Finalizers != nil {
 			controllerutil.AddFinalizer(next, podidv1.AssignedIdentityFinalizer)
 		}
@@ -229,6 +246,16 @@ func resultOf(errs []error) (reconcile.Result, error) {
 
 // specChanged reports whether someone changed what an assignment grants;
 // status writes, this controller's and the cloud worker's, do not count.
+// podMissing reports whether the cache holds no pod for assignment o.
+func (r *Reconciler) podMissing(ctx context.Context, o client.Object) bool {
+	a, ok := o.(*podidv1.AzureAssignedIdentity)
+	if !ok || a.Spec.Pod == "" {
+		return false
+	}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: a.Spec.PodNamespace, Name: a.Spec.Pod}, &corev1.Pod{})
+	return apierrors.IsNotFound(err)
+}
+
 func specChanged(e event.UpdateEvent) bool {
 	o, ok1 := e.ObjectOld.(*podidv1.AzureAssignedIdentity)
 	n, ok2 := e.ObjectNew.(*podidv1.AzureAssignedIdentity)

@@ -1,0 +1,82 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/podid/podid/internal/agent/podif"
+)
+
+// nodePods watches the node's pods for the rules: their UIDs and
+// addresses, and a signal on every change so that a starting pod gets its
+// rule at once instead of at the next repair.
+type nodePods struct {
+	inf     cache.SharedIndexInformer
+	changed chan struct{}
+}
+
+func watchNodePods(kube kubernetes.Interface, nodeName string, resync time.Duration) (*nodePods, error) {
+	inf := cache.NewSharedIndexInformer(
+		cache.NewListWatchFromClient(kube.CoreV1().RESTClient(), "pods", metav1.NamespaceAll,
+			fields.OneTermEqualSelector("spec.nodeName", nodeName)),
+		&corev1.Pod{}, resync, cache.Indexers{})
+	n := &nodePods{inf: inf, changed: make(chan struct{}, 1)}
+	notify := func() {
+		select {
+		case n.changed <- struct{}{}:
+		default: // a sync is already due
+		}
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { notify() },
+		UpdateFunc: func(any, any) { notify() },
+		DeleteFunc: func(any) { notify() },
+	}); err != nil {
+		return nil, fmt.Errorf("watch the node's pods: %w", err)
+	}
+	return n, nil
+}
+
+// start runs the watch until ctx ends and waits for its first list.
+func (n *nodePods) start(ctx context.Context) error {
+	go n.inf.Run(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), n.inf.HasSynced) {
+		return fmt.Errorf("list the node's pods: %w", context.Cause(ctx))
+	}
+	return nil
+}
+
+// list returns the node's live pods (Pending or Running).
+func (n *nodePods) list() []podif.Pod {
+	var out []podif.Pod
+	for _, obj := range n.inf.GetStore().List() {
+		p, ok := obj.(*corev1.Pod)
+		if !ok || (p.Status.Phase != corev1.PodPending && p.Status.Phase != corev1.PodRunning) {
+			continue
+		}
+		out = append(out, toRulePod(p))
+	}
+	return out
+}
+
+func toRulePod(p *corev1.Pod) podif.Pod {
+	out := podif.Pod{UID: string(p.UID), Name: p.Namespace + "/" + p.Name, HostNetwork: p.Spec.HostNetwork}
+	add := func(s string) {
+		if ip, err := netip.ParseAddr(s); err == nil {
+			out.IPs = append(out.IPs, ip)
+		}
+	}
+	add(p.Status.PodIP)
+	for _, ip := range p.Status.PodIPs {
+		add(ip.IP)
+	}
+	return out
+}

@@ -1,0 +1,514 @@
+//go:build linux
+
+package podif
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/podid/podid/internal/agent/netrules"
+	"github.com/podid/podid/internal/testenv"
+)
+
+// The network-namespace test builds a node namespace with two pod
+// namespaces, A and B, on veth pairs: once as ports of a Linux bridge (the
+// bridge CNI of podid's real node) and once routed (a ptp CNI, e.g.
+// Calico's). Each pod namespace has a real process in a cgroup named like
+// a pod's (…/kubepods/pod<uid>), so Discover finds the pods as it does on
+// a node: through /proc, cgroups, netlink. A stand-in agent in the node
+// namespace (this test binary, re-executed) discovers, decides, applies the
+// plan and serves; the node routes 169.254.169.254 to an IMDS stand-in
+// behind it, so whatever the rules let through would reach it.
+//
+// Pod B then sends a SYN to 169.254.169.254:80 from pod A's address over
+// its own interface. rp_filter is off in the node, so nothing but the rules
+// stops it: pod A's DNAT rule must not count it, the forward guard's
+// REJECT must, and neither the stand-in agent nor the IMDS may see it.
+// Last, the helper swaps in the pod-CIDR rule (the fallback) and the same
+// spoof is DNATed by it, which shows the spoofed SYN does travel this
+// topology and the per-pod rules are what stopped it.
+
+const (
+	helperEnv = "PODID_PODIF_HELPER"
+	imdsEnv   = "PODID_PODIF_IMDS"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		os.Exit(runHelper())
+	}
+	if os.Getenv(imdsEnv) != "" {
+		os.Exit(runIMDS())
+	}
+	os.Exit(m.Run())
+}
+
+// runIMDS answers on 169.254.169.254:80 and prints one line per request.
+func runIMDS() int {
+	ln, err := net.Listen("tcp", "169.254.169.254:80")
+	if err != nil {
+		fmt.Println("listen:", err)
+		return 1
+	}
+	fmt.Println("ready")
+	_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("request from", r.RemoteAddr)
+		fmt.Fprint(w, "node IMDS token")
+	}))
+	return 1
+}
+
+// runHelper is the node side: Discover, Decide, plan and apply, serve as
+// the agent (printing "request from IP" for each request), print "plan
+// <decision>" and "ready". On the stdin line "cidr" it applies the
+// pod-CIDR plan instead; on stdin EOF it removes every rule.
+func runHelper() int {
+	agent := netip.MustParseAddrPort(os.Getenv("AGENT"))
+	var pods []Pod
+	for _, p := range strings.Split(os.Getenv("PODS"), ",") {
+		uid, ip, _ := strings.Cut(p, "=")
+		pods = append(pods, Pod{UID: uid, Name: "test/" + uid, IPs: []netip.Addr{netip.MustParseAddr(ip)}})
+	}
+	found, err := Discover("/proc")
+	d := Decide(Input{Pods: pods, Interfaces: found.Interfaces(), DiscoveryErr: err, Physdev: found.Physdev})
+	plan, err := netrules.MakePlan(netrules.Input{Agent: agent, Pods: d.Pods, PerPod: d.PerPod,
+		PodCIDRs: []netip.Prefix{netip.MustParsePrefix(os.Getenv("CIDR"))}})
+	if err != nil {
+		fmt.Println("plan:", err)
+		return 1
+	}
+	a, err := netrules.NewApplier(netrules.IPTablesOnPath)
+	if err != nil {
+		fmt.Println("applier:", err)
+		return 1
+	}
+	if _, err := a.Sync(plan); err != nil {
+		fmt.Println("sync:", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", agent.String())
+	if err != nil {
+		fmt.Println("listen:", err)
+		return 1
+	}
+	var out sync.Mutex
+	say := func(format string, args ...any) { out.Lock(); defer out.Unlock(); fmt.Printf(format+"\n", args...) }
+	go func() {
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			host, _, _ := net.SplitHostPort(r.RemoteAddr)
+			say("request from %s", host)
+			fmt.Fprintf(w, "token for %s", host)
+		}))
+	}()
+	say("plan %s", d)
+	say("ready")
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		if in.Text() == "cidr" {
+			cidr, err := netrules.MakePlan(netrules.Input{Agent: agent, PodCIDRs: []netip.Prefix{netip.MustParsePrefix(os.Getenv("CIDR"))}})
+			if err == nil {
+				_, err = a.Sync(cidr)
+			}
+			if err != nil {
+				say("cidr: %v", err)
+				return 1
+			}
+			say("applied")
+		}
+	}
+	_ = ln.Close()
+	if _, err := a.RemoveAll(); err != nil {
+		say("remove: %v", err)
+		return 1
+	}
+	return 0
+}
+
+func TestSpoofedSourceNeverMatchesInNetworkNamespaces(t *testing.T) {
+	testenv.RequireNetworkNamespaces(t)
+	t.Run("bridge", func(t *testing.T) { spoofTest(t, true) })
+	t.Run("routed", func(t *testing.T) { spoofTest(t, false) })
+}
+
+func spoofTest(t *testing.T, bridged bool) {
+	id := os.Getpid() % 100000
+	shape := "r"
+	if bridged {
+		shape = "b"
+	}
+	name := func(prefix string) string { return fmt.Sprintf("%s%s%d", prefix, shape, id) }
+	node, imds := name("qn"), name("qi")
+	pods := []struct{ ns, hostIf, ip, uid string }{
+		{name("qa"), name("qva"), "10.252.0.2", fmt.Sprintf("%08x-0000-4000-8000-00000000000a", id)},
+		{name("qb"), name("qvb"), "10.252.0.3", fmt.Sprintf("%08x-0000-4000-8000-00000000000b", id)},
+	}
+	const nodeIP, cidr = "10.252.0.1", "10.252.0.0/24"
+	for _, ns := range []string{node, imds, pods[0].ns, pods[1].ns} {
+		run(t, "ip", "netns", "add", ns)
+		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
+	}
+	bridge := name("qbr")
+	if bridged {
+		run(t, "ip", "-n", node, "link", "add", bridge, "type", "bridge")
+		run(t, "ip", "-n", node, "addr", "add", nodeIP+"/24", "dev", bridge)
+		run(t, "ip", "-n", node, "link", "set", bridge, "up")
+		// iptables sees bridged traffic only through br_netfilter; a new
+		// namespace starts with it on, and it must stay on.
+		if out, err := exec.Command("ip", "netns", "exec", node, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1").CombinedOutput(); err != nil {
+			testenv.Missing(t, "needs br_netfilter (modprobe br_netfilter): %v %s", err, out)
+		}
+	}
+	for _, p := range pods {
+		podIf := "e" + p.hostIf
+		run(t, "ip", "link", "add", p.hostIf, "type", "veth", "peer", "name", podIf)
+		run(t, "ip", "link", "set", p.hostIf, "netns", node)
+		run(t, "ip", "link", "set", podIf, "netns", p.ns)
+		run(t, "ip", "-n", p.ns, "link", "set", podIf, "name", "eth0")
+		run(t, "ip", "-n", p.ns, "link", "set", "eth0", "up")
+		if bridged {
+			run(t, "ip", "-n", node, "link", "set", p.hostIf, "master", bridge)
+			run(t, "ip", "-n", p.ns, "addr", "add", p.ip+"/24", "dev", "eth0")
+		} else {
+			run(t, "ip", "-n", node, "addr", "add", nodeIP+"/32", "dev", p.hostIf)
+			run(t, "ip", "-n", p.ns, "addr", "add", p.ip+"/32", "dev", "eth0")
+			run(t, "ip", "-n", p.ns, "route", "add", nodeIP+"/32", "dev", "eth0")
+		}
+		run(t, "ip", "-n", node, "link", "set", p.hostIf, "up")
+		run(t, "ip", "-n", p.ns, "route", "add", "default", "via", nodeIP, "dev", "eth0")
+		if !bridged {
+			run(t, "ip", "-n", node, "route", "add", p.ip+"/32", "dev", p.hostIf)
+		}
+	}
+	// The node reaches the real IMDS through an uplink, as on a VM.
+	up, down := name("qu"), name("qd")
+	run(t, "ip", "link", "add", up, "type", "veth", "peer", "name", down)
+	run(t, "ip", "link", "set", up, "netns", node)
+	run(t, "ip", "link", "set", down, "netns", imds)
+	run(t, "ip", "-n", node, "addr", "add", "10.252.9.1/24", "dev", up)
+	run(t, "ip", "-n", node, "link", "set", up, "up")
+	run(t, "ip", "-n", imds, "addr", "add", "10.252.9.2/24", "dev", down)
+	run(t, "ip", "-n", imds, "link", "set", down, "up")
+	run(t, "ip", "-n", imds, "addr", "add", "169.254.169.254/32", "dev", "lo")
+	run(t, "ip", "-n", imds, "route", "add", "default", "via", "10.252.9.1")
+	run(t, "ip", "-n", node, "route", "add", "169.254.169.254/32", "via", "10.252.9.2")
+	run(t, "ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	// No reverse-path filter: the rules alone must stop a spoofed source.
+	ifaces := []string{"all", "default", pods[0].hostIf, pods[1].hostIf}
+	if bridged {
+		ifaces = append(ifaces, bridge)
+	}
+	for _, i := range ifaces {
+		run(t, "ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.conf."+i+".rp_filter=0")
+	}
+	// Each pod's process, in its namespace and in a pod-like cgroup.
+	for _, p := range pods {
+		podProcess(t, p.ns, p.uid)
+	}
+
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	imdsLines := start(t, exec.Command("ip", "netns", "exec", imds, self, "-test.run=^$"), imdsEnv+"=1")
+	if l := <-imdsLines.lines; l != "ready" {
+		t.Fatalf("IMDS stand-in: %q", l)
+	}
+	helper := start(t, exec.Command("ip", "netns", "exec", node, self, "-test.run=^$"), helperEnv+"=1",
+		"AGENT="+nodeIP+":2579", "CIDR="+cidr,
+		"PODS="+pods[0].uid+"="+pods[0].ip+","+pods[1].uid+"="+pods[1].ip)
+	planLine := <-helper.lines
+	if l := <-helper.lines; l != "ready" {
+		t.Fatalf("helper: %q, %q", planLine, l)
+	}
+	t.Logf("helper: %s", planLine)
+	want := fmt.Sprintf("plan PerPodInterfaces perPod=true keep=false %s@%s %s@%s", pods[0].ip, pods[0].hostIf, pods[1].ip, pods[1].hostIf)
+	if bridged {
+		want = fmt.Sprintf("plan PerPodInterfaces perPod=true keep=false %s@%s(bridge) %s@%s(bridge)", pods[0].ip, pods[0].hostIf, pods[1].ip, pods[1].hostIf)
+	}
+	if planLine != want {
+		t.Fatalf("the discovery planned\n%s\nwant\n%s", planLine, want)
+	}
+
+	// iptables lists the rules in the words they were planned in, so the
+	// applier recognises them and changes pods' rules one by one.
+	var wantRules []string
+	for _, p := range pods {
+		m := "-i " + p.hostIf + " -p tcp"
+		if bridged {
+			m = "-p tcp -m physdev --physdev-in " + p.hostIf
+		}
+		wantRules = append(wantRules, "-A "+netrules.NATChain+" -s "+p.ip+"/32 "+m+" -j DNAT --to-destination "+nodeIP+":2579")
+	}
+	wantRules = append(wantRules, "-A "+netrules.NATChain+" -j RETURN")
+	listed := strings.Split(strings.TrimSpace(run(t, "ip", "netns", "exec", node, "iptables", "-t", "nat", "-S", netrules.NATChain)), "\n")
+	if got := strings.Join(listed[1:], "\n"); got != strings.Join(wantRules, "\n") {
+		t.Errorf("iptables lists the NAT chain as\n%s\nwant\n%s", got, strings.Join(wantRules, "\n"))
+	}
+
+	curl := func(ns string, extra ...string) (string, error) {
+		args := append([]string{"netns", "exec", ns, "curl", "-sS", "--connect-timeout", "1", "-m", "2"}, extra...)
+		out, err := exec.Command("ip", append(args, "http://169.254.169.254/metadata/identity/oauth2/token")...).CombinedOutput()
+		return string(out), err
+	}
+	ruleA := func() int { return natPackets(t, node, pods[0].ip, pods[0].hostIf) }
+	ruleB := func() int { return natPackets(t, node, pods[1].ip, pods[1].hostIf) }
+	guard := func() int { return guardPackets(t, node) }
+
+	// Each pod is redirected by its own rule.
+	if out, err := curl(pods[0].ns); err != nil || out != "token for "+pods[0].ip {
+		t.Fatalf("pod A: %q, %v; want the agent to answer A", out, err)
+	}
+	if n := ruleA(); n != 1 {
+		t.Errorf("pod A's rule counted %d packets for A's one connection, want 1", n)
+	}
+	if out, err := curl(pods[1].ns); err != nil || out != "token for "+pods[1].ip {
+		t.Fatalf("pod B: %q, %v; want the agent to answer B", out, err)
+	}
+	expectLines(t, helper, "request from "+pods[0].ip, "request from "+pods[1].ip)
+
+	// Pod B spoofs pod A's address from its own interface.
+	run(t, "ip", "-n", pods[1].ns, "addr", "add", pods[0].ip+"/32", "dev", "eth0")
+	a0, b0, g0 := ruleA(), ruleB(), guard()
+	if out, err := curl(pods[1].ns, "--interface", pods[0].ip); err == nil {
+		t.Errorf("pod B spoofing A's address got %q", out)
+	}
+	a1, b1, g1 := ruleA(), ruleB(), guard()
+	t.Logf("spoof: A's DNAT %d→%d, B's DNAT %d→%d, guard REJECT %d→%d", a0, a1, b0, b1, g0, g1)
+	if a1 != a0 {
+		t.Errorf("pod A's DNAT rule counted pod B's spoofed packet (%d → %d)", a0, a1)
+	}
+	if b1 != b0 {
+		t.Errorf("pod B's DNAT rule counted a packet from A's address (%d → %d)", b0, b1)
+	}
+	if g1 <= g0 {
+		t.Errorf("the forward guard's REJECT did not count the spoofed SYN (%d → %d)", g0, g1)
+	}
+	expectLines(t, helper) // the agent saw nothing from B
+	if l := imdsLines.drain(); len(l) != 0 {
+		t.Errorf("the node's IMDS saw %q", l)
+	}
+
+	// The fallback: the pod-CIDR rule DNATs the same spoof, so the SYN
+	// does reach the rules and the per-pod match is what refused it.
+	helper.send(t, "cidr")
+	if l := <-helper.lines; l != "applied" {
+		t.Fatalf("helper: %q", l)
+	}
+	c0 := natPackets(t, node, cidr, "")
+	_, _ = curl(pods[1].ns, "--interface", pods[0].ip)
+	if c1 := natPackets(t, node, cidr, ""); c1 != c0+1 {
+		t.Errorf("the pod-CIDR rule counted %d → %d for the spoofed SYN; want one more: the test cannot tell the rules from the topology", c0, c1)
+	}
+
+	helper.stop(t)
+	for _, table := range []string{"nat", "filter"} {
+		if out := run(t, "ip", "netns", "exec", node, "iptables", "-t", table, "-S"); strings.Contains(out, "PODID") {
+			t.Errorf("rules left behind in %s:\n%s", table, out)
+		}
+	}
+}
+
+// podProcess runs a process in namespace ns, in a cgroup named like pod
+// uid's, and removes both when the test ends.
+func podProcess(t *testing.T, ns, uid string) {
+	t.Helper()
+	root := cgroupRoot(t)
+	dir := filepath.Join(root, fmt.Sprintf("podid-test-%d", os.Getpid()), "kubepods", "pod"+uid)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		testenv.Missing(t, "needs a writable cgroup hierarchy: %v", err)
+	}
+	t.Cleanup(func() {
+		for d := dir; d != root; d = filepath.Dir(d) {
+			_ = os.Remove(d) // rmdir; the parents go once empty
+		}
+	})
+	cmd := exec.Command("ip", "netns", "exec", ns, "sleep", "600")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	// ip netns exec execs sleep in place: the PID is the sleeper's.
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+		t.Fatalf("move process %d into %s: %v", cmd.Process.Pid, dir, err)
+	}
+	// The namespace switch happens after the start; wait until it has.
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		a, errA := os.Stat(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "ns", "net"))
+		b, errB := os.Stat("/run/netns/" + ns)
+		if errA == nil && errB == nil && os.SameFile(a, b) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d never entered namespace %s (%v, %v)", cmd.Process.Pid, ns, errA, errB)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// cgroupRoot is a cgroup hierarchy the test may create groups in: v1's
+// pids controller, or the v2 unified root.
+func cgroupRoot(t *testing.T) string {
+	t.Helper()
+	for _, d := range []string{"/sys/fs/cgroup/pids", "/sys/fs/cgroup"} {
+		if _, err := os.Stat(filepath.Join(d, "cgroup.procs")); err == nil {
+			return d
+		}
+	}
+	testenv.Missing(t, "needs a cgroup hierarchy at /sys/fs/cgroup")
+	return ""
+}
+
+type proc struct {
+	cmd   *exec.Cmd
+	stdin interface {
+		Write([]byte) (int, error)
+		Close() error
+	}
+	lines chan string
+	done  chan error
+}
+
+// start runs cmd with env added and its stdout lines on a channel; the
+// test's cleanup closes its stdin and kills it if it has not exited.
+func start(t *testing.T, cmd *exec.Cmd, env ...string) *proc {
+	t.Helper()
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stdin: in, lines: make(chan string, 256), done: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = in.Close()
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+func (p *proc) send(t *testing.T, line string) {
+	t.Helper()
+	if _, err := fmt.Fprintln(p.stdin, line); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stop closes stdin and waits for a clean exit.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	_ = p.stdin.Close()
+	for l := range p.lines {
+		t.Logf("helper: %s", l)
+	}
+	if err := <-p.done; err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	p.done <- nil // for the cleanup
+}
+
+// drain returns the lines printed so far.
+func (p *proc) drain() []string {
+	var out []string
+	for {
+		select {
+		case l := <-p.lines:
+			out = append(out, l)
+		case <-time.After(100 * time.Millisecond):
+			return out
+		}
+	}
+}
+
+// expectLines checks the helper printed exactly want since the last read.
+func expectLines(t *testing.T, p *proc, want ...string) {
+	t.Helper()
+	if got := p.drain(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the agent stand-in printed %q, want %q", got, want)
+	}
+}
+
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// natPackets reads the packet counter of the DNAT rule for source src (an
+// address, or a prefix) and, unless empty, interface iface (in the "in"
+// column for -i, in the physdev match otherwise).
+func natPackets(t *testing.T, node, src, iface string) int {
+	t.Helper()
+	if !strings.Contains(src, "/") {
+		src += "/32"
+	}
+	out := run(t, "ip", "netns", "exec", node, "iptables", "-t", "nat", "-L", netrules.NATChain, "-v", "-n", "-x")
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		// pkts bytes target prot opt in out source destination [matches]
+		if len(f) < 9 || f[2] != "DNAT" || (f[7] != src && f[7]+"/32" != src) {
+			continue
+		}
+		if iface != "" && f[5] != iface && !strings.Contains(l, "--physdev-in "+iface+" ") {
+			continue
+		}
+		n, err := strconv.Atoi(f[0])
+		if err != nil {
+			t.Fatalf("counter %q in %q", f[0], l)
+		}
+		return n
+	}
+	t.Fatalf("no DNAT rule for %s %s in\n%s", src, iface, out)
+	return 0
+}
+
+// guardPackets reads the packet counter of the forward guard's REJECT.
+func guardPackets(t *testing.T, node string) int {
+	t.Helper()
+	out := run(t, "ip", "netns", "exec", node, "iptables", "-L", netrules.ForwardGuard, "-v", "-n", "-x")
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[2] == "REJECT" {
+			n, err := strconv.Atoi(f[0])
+			if err != nil {
+				t.Fatalf("counter %q in %q", f[0], l)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no REJECT rule in\n%s", out)
+	return 0
+}
