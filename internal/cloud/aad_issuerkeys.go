@@ -13,6 +13,13 @@ import (
 // key rotation is noticed immediately.
 const issuerKeyTTL = 5 * time.Minute
 
+// issuerRefetchAfter is the negative cache: a key id the issuer did not
+// publish, or a fetch that failed, is tried again only this long after the
+// last fetch. Otherwise every assertion naming an unknown key would make
+// the cloud fetch the issuer's keys once more; a rotated key is still seen
+// within this interval.
+const issuerRefetchAfter = 10 * time.Second
+
 // issuerKeys caches external issuers' signing keys.
 type issuerKeys struct {
 	mu      sync.Mutex
@@ -22,11 +29,14 @@ type issuerKeys struct {
 type issuerEntry struct {
 	mu      sync.Mutex // one fetch per issuer at a time
 	keys    map[string]*rsa.PublicKey
-	fetched time.Time
+	fetched time.Time // of keys
+	tried   time.Time // the last fetch, successful or not
+	err     error     // of the last fetch
 }
 
 // lookup returns the key kid of issuer iss, fetching the issuer's keys when
-// they are missing, older than issuerKeyTTL, or lack kid.
+// they are missing, older than issuerKeyTTL, or lack kid (then at most once
+// per issuerRefetchAfter, as after a failed fetch).
 func (k *issuerKeys) lookup(ctx context.Context, iss, kid string, now func() time.Time, fetch func(context.Context, string) (map[string]*rsa.PublicKey, error)) (*rsa.PublicKey, bool, error) {
 	k.mu.Lock()
 	if k.entries == nil {
@@ -41,15 +51,20 @@ func (k *issuerKeys) lookup(ctx context.Context, iss, kid string, now func() tim
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	fresh := e.keys != nil && now().Sub(e.fetched) < issuerKeyTTL
+	t := now()
+	fresh := e.keys != nil && t.Sub(e.fetched) < issuerKeyTTL
 	if key, ok := e.keys[kid]; ok && fresh {
 		return key, true, nil
 	}
+	if !e.tried.IsZero() && t.Sub(e.tried) < issuerRefetchAfter && (fresh || e.err != nil) {
+		return nil, false, e.err
+	}
 	keys, err := fetch(ctx, iss)
+	e.tried, e.err = t, err
 	if err != nil {
 		return nil, false, err
 	}
-	e.keys, e.fetched = keys, now()
+	e.keys, e.fetched = keys, t
 	key, ok := keys[kid]
 	return key, ok, nil
 }

@@ -31,15 +31,25 @@ func TestIssuerKeysCache(t *testing.T) {
 			{kid: "a", publish: map[string]*rsa.PublicKey{"a": k1}, found: true, fetches: 1},
 			{after: issuerKeyTTL + time.Second, kid: "a", found: true, fetches: 2},
 		},
-		"an unknown key id is looked up at once, so rotation is seen": {
+		"an unknown key id is looked up again after the refetch interval, so rotation is seen": {
 			{kid: "a", publish: map[string]*rsa.PublicKey{"a": k1}, found: true, fetches: 1},
-			{after: time.Second, kid: "b", publish: map[string]*rsa.PublicKey{"a": k1, "b": k2}, found: true, fetches: 2},
+			{after: issuerRefetchAfter, kid: "b", publish: map[string]*rsa.PublicKey{"a": k1, "b": k2}, found: true, fetches: 2},
+		},
+		"unknown key ids within the refetch interval fetch nothing (negative cache)": {
+			{kid: "a", publish: map[string]*rsa.PublicKey{"a": k1}, found: true, fetches: 1},
+			{after: time.Second, kid: "x", found: false, fetches: 1},
+			{after: 2 * time.Second, kid: "y", found: false, fetches: 1},
+			{after: 3 * time.Second, kid: "a", found: true, fetches: 1},
+			{after: time.Second + issuerRefetchAfter, kid: "z", found: false, fetches: 2},
+			{after: 2*time.Second + issuerRefetchAfter, kid: "z", found: false, fetches: 2},
 		},
 		"a key the issuer does not publish is not found": {
 			{kid: "x", publish: map[string]*rsa.PublicKey{"a": k1}, found: false, fetches: 1},
 		},
-		"an unreachable issuer is an error": {
+		"an unreachable issuer is an error, remembered for the refetch interval": {
 			{kid: "a", fail: true, err: true, fetches: 1},
+			{after: time.Second, kid: "a", err: true, fetches: 1},
+			{after: issuerRefetchAfter, kid: "a", publish: map[string]*rsa.PublicKey{"a": k1}, found: true, fetches: 2},
 		},
 	}
 	for name, steps := range cases {

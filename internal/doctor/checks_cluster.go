@@ -8,6 +8,7 @@ func clusterChecks() []Check {
 		CheckFunc{CheckName: "crds-installed", Fn: checkCRDs},
 		CheckFunc{CheckName: "controller", Fn: checkController},
 		CheckFunc{CheckName: "node-agent", Fn: checkNodeAgents},
+		CheckFunc{CheckName: "agent-taint", Fn: checkAgentTaint},
 		CheckFunc{CheckName: "duplicate-agents", Fn: checkDuplicateAgents},
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/podid/podid/internal/agent"
 	"github.com/podid/podid/internal/agent/netrules"
 	"github.com/podid/podid/internal/testenv"
+	"github.com/podid/podid/internal/testenv/netnode"
 )
 
 // TestAgentTiesPodsToTheirBridgePorts runs the real agent (agent.Run, in
@@ -54,37 +55,37 @@ func TestAgentTiesPodsToTheirBridgePorts(t *testing.T) {
 	}
 	const nodeIP = "10.253.0.1"
 	for _, ns := range []string{node, pods[0].ns, pods[1].ns} {
-		run(t, "ip", "netns", "add", ns)
+		netnode.Run(t, "ip", "netns", "add", ns)
 		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
+		netnode.Run(t, "ip", "-n", ns, "link", "set", "lo", "up")
 	}
-	run(t, "ip", "-n", node, "link", "add", bridge, "type", "bridge")
-	run(t, "ip", "-n", node, "addr", "add", nodeIP+"/24", "dev", bridge)
-	run(t, "ip", "-n", node, "link", "set", bridge, "up")
+	netnode.Run(t, "ip", "-n", node, "link", "add", bridge, "type", "bridge")
+	netnode.Run(t, "ip", "-n", node, "addr", "add", nodeIP+"/24", "dev", bridge)
+	netnode.Run(t, "ip", "-n", node, "link", "set", bridge, "up")
 	if out, err := exec.Command("ip", "netns", "exec", node, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1").CombinedOutput(); err != nil {
 		testenv.Missing(t, "needs br_netfilter (modprobe br_netfilter): %v %s", err, out)
 	}
 	for _, i := range []string{"all", "default", bridge} {
-		run(t, "ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.conf."+i+".rp_filter=0")
+		netnode.Run(t, "ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.conf."+i+".rp_filter=0")
 	}
-	run(t, "ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	netnode.Run(t, "ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	// A route to the metadata address, as a VM has: without one, traffic
 	// no rule redirects would be dropped by routing before the guard.
-	run(t, "ip", "-n", node, "link", "add", name("wim"), "type", "veth", "peer", "name", name("wix"))
-	run(t, "ip", "-n", node, "link", "set", name("wix"), "up")
-	run(t, "ip", "-n", node, "link", "set", name("wim"), "up")
-	run(t, "ip", "-n", node, "route", "add", "169.254.169.254/32", "dev", name("wim"))
+	netnode.Run(t, "ip", "-n", node, "link", "add", name("wim"), "type", "veth", "peer", "name", name("wix"))
+	netnode.Run(t, "ip", "-n", node, "link", "set", name("wix"), "up")
+	netnode.Run(t, "ip", "-n", node, "link", "set", name("wim"), "up")
+	netnode.Run(t, "ip", "-n", node, "route", "add", "169.254.169.254/32", "dev", name("wim"))
 	for _, p := range pods {
-		run(t, "ip", "link", "add", p.hostIf, "type", "veth", "peer", "name", "e"+p.hostIf)
-		run(t, "ip", "link", "set", p.hostIf, "netns", node)
-		run(t, "ip", "link", "set", "e"+p.hostIf, "netns", p.ns)
-		run(t, "ip", "-n", p.ns, "link", "set", "e"+p.hostIf, "name", "eth0")
-		run(t, "ip", "-n", p.ns, "link", "set", "eth0", "up")
-		run(t, "ip", "-n", node, "link", "set", p.hostIf, "master", bridge)
-		run(t, "ip", "-n", node, "link", "set", p.hostIf, "up")
-		run(t, "ip", "-n", p.ns, "addr", "add", p.ip+"/24", "dev", "eth0")
-		run(t, "ip", "-n", p.ns, "route", "add", "default", "via", nodeIP)
-		podProcess(t, p.ns, p.uid)
+		netnode.Run(t, "ip", "link", "add", p.hostIf, "type", "veth", "peer", "name", "e"+p.hostIf)
+		netnode.Run(t, "ip", "link", "set", p.hostIf, "netns", node)
+		netnode.Run(t, "ip", "link", "set", "e"+p.hostIf, "netns", p.ns)
+		netnode.Run(t, "ip", "-n", p.ns, "link", "set", "e"+p.hostIf, "name", "eth0")
+		netnode.Run(t, "ip", "-n", p.ns, "link", "set", "eth0", "up")
+		netnode.Run(t, "ip", "-n", node, "link", "set", p.hostIf, "master", bridge)
+		netnode.Run(t, "ip", "-n", node, "link", "set", p.hostIf, "up")
+		netnode.Run(t, "ip", "-n", p.ns, "addr", "add", p.ip+"/24", "dev", "eth0")
+		netnode.Run(t, "ip", "-n", p.ns, "route", "add", "default", "via", nodeIP)
+		netnode.PodProcess(t, p.ns, p.uid)
 	}
 
 	self, err := os.Executable()
@@ -111,7 +112,7 @@ func TestAgentTiesPodsToTheirBridgePorts(t *testing.T) {
 	agentLog := func() string { b, _ := os.ReadFile(logFile); return string(b) }
 
 	listed := func() string {
-		return run(t, "ip", "netns", "exec", node, "iptables", "-t", "nat", "-S", netrules.NATChain)
+		return netnode.Run(t, "ip", "netns", "exec", node, "iptables", "-t", "nat", "-S", netrules.NATChain)
 	}
 	rule := func(p pod) string {
 		return "-A " + netrules.NATChain + " -s " + p.ip + "/32 -p tcp -m physdev --physdev-in " + p.hostIf + " -j DNAT --to-destination " + nodeIP + ":2579"
@@ -150,17 +151,17 @@ func TestAgentTiesPodsToTheirBridgePorts(t *testing.T) {
 	}
 
 	// A's request is redirected by A's rule; B spoofing A is refused.
-	a0 := natPackets(t, node, pods[0].ip, pods[0].hostIf)
+	a0 := netnode.DNATPackets(t, node, netrules.NATChain, pods[0].ip, pods[0].hostIf)
 	_, _ = curl(pods[0].ns)
-	if a1 := natPackets(t, node, pods[0].ip, pods[0].hostIf); a1 != a0+1 {
+	if a1 := netnode.DNATPackets(t, node, netrules.NATChain, pods[0].ip, pods[0].hostIf); a1 != a0+1 {
 		t.Errorf("pod A's rule counted %d → %d for A's request, want one more", a0, a1)
 	}
-	run(t, "ip", "-n", pods[1].ns, "addr", "add", pods[0].ip+"/32", "dev", "eth0")
-	a0, g0 := natPackets(t, node, pods[0].ip, pods[0].hostIf), guardPackets(t, node)
+	netnode.Run(t, "ip", "-n", pods[1].ns, "addr", "add", pods[0].ip+"/32", "dev", "eth0")
+	a0, g0 := netnode.DNATPackets(t, node, netrules.NATChain, pods[0].ip, pods[0].hostIf), netnode.RejectPackets(t, node, netrules.ForwardGuard)
 	if out, err := curl(pods[1].ns, "--interface", pods[0].ip); err == nil {
 		t.Errorf("pod B spoofing A's address got %q", out)
 	}
-	a1, g1 := natPackets(t, node, pods[0].ip, pods[0].hostIf), guardPackets(t, node)
+	a1, g1 := netnode.DNATPackets(t, node, netrules.NATChain, pods[0].ip, pods[0].hostIf), netnode.RejectPackets(t, node, netrules.ForwardGuard)
 	t.Logf("spoof: A's DNAT %d→%d, guard REJECT %d→%d", a0, a1, g0, g1)
 	if a1 != a0 || g1 <= g0 {
 		t.Errorf("B's spoofed SYN: A's rule %d → %d (want no change), guard %d → %d (want more)", a0, a1, g0, g1)
@@ -322,93 +323,4 @@ func curl(ns string, extra ...string) (string, error) {
 	args := append([]string{"netns", "exec", ns, "curl", "-sS", "--connect-timeout", "1", "-m", "2", "-H", "Metadata: true"}, extra...)
 	out, err := exec.Command("ip", append(args, "http://169.254.169.254/metadata/identity/oauth2/token?resource=r")...).CombinedOutput()
 	return string(out), err
-}
-
-func run(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// podProcess runs a process in namespace ns, in a cgroup named like pod
-// uid's, and removes both when the test ends.
-func podProcess(t *testing.T, ns, uid string) {
-	t.Helper()
-	root := ""
-	for _, d := range []string{"/sys/fs/cgroup/pids", "/sys/fs/cgroup"} {
-		if _, err := os.Stat(filepath.Join(d, "cgroup.procs")); err == nil {
-			root = d
-			break
-		}
-	}
-	if root == "" {
-		testenv.Missing(t, "needs a cgroup hierarchy at /sys/fs/cgroup")
-	}
-	dir := filepath.Join(root, fmt.Sprintf("podid-agent-test-%d", os.Getpid()), "kubepods", "pod"+uid)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		testenv.Missing(t, "needs a writable cgroup hierarchy: %v", err)
-	}
-	t.Cleanup(func() {
-		for d := dir; d != root; d = filepath.Dir(d) {
-			_ = os.Remove(d) // rmdir; the parents go once empty
-		}
-	})
-	cmd := exec.Command("ip", "netns", "exec", ns, "sleep", "600")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
-		t.Fatalf("move process %d into %s: %v", cmd.Process.Pid, dir, err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		a, errA := os.Stat(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "ns", "net"))
-		b, errB := os.Stat("/run/netns/" + ns)
-		if errA == nil && errB == nil && os.SameFile(a, b) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d never entered namespace %s (%v, %v)", cmd.Process.Pid, ns, errA, errB)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// natPackets reads the packet counter of the DNAT rule for src on bridge
-// port iface.
-func natPackets(t *testing.T, node, src, iface string) int {
-	t.Helper()
-	out := run(t, "ip", "netns", "exec", node, "iptables", "-t", "nat", "-L", netrules.NATChain, "-v", "-n", "-x")
-	for _, l := range strings.Split(out, "\n") {
-		f := strings.Fields(l)
-		if len(f) >= 9 && f[2] == "DNAT" && f[7] == src && strings.Contains(l, "--physdev-in "+iface+" ") {
-			n, err := strconv.Atoi(f[0])
-			if err != nil {
-				t.Fatalf("counter %q in %q", f[0], l)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no DNAT rule for %s on %s in\n%s", src, iface, out)
-	return 0
-}
-
-// guardPackets reads the packet counter of the forward guard's REJECT.
-func guardPackets(t *testing.T, node string) int {
-	t.Helper()
-	out := run(t, "ip", "netns", "exec", node, "iptables", "-L", netrules.ForwardGuard, "-v", "-n", "-x")
-	for _, l := range strings.Split(out, "\n") {
-		if f := strings.Fields(l); len(f) > 2 && f[2] == "REJECT" {
-			n, err := strconv.Atoi(f[0])
-			if err != nil {
-				t.Fatalf("counter %q in %q", f[0], l)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no REJECT rule in\n%s", out)
-	return 0
 }

@@ -10,8 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/podid/podid/internal/agent/netrules"
 	"github.com/podid/podid/internal/testenv"
+	"github.com/podid/podid/internal/testenv/netnode"
 )
 
 // The network-namespace test builds a node namespace with two pod
@@ -155,15 +154,15 @@ func spoofTest(t *testing.T, bridged bool) {
 	}
 	const nodeIP, cidr = "10.252.0.1", "10.252.0.0/24"
 	for _, ns := range []string{node, imds, pods[0].ns, pods[1].ns} {
-		run(t, "ip", "netns", "add", ns)
+		netnode.Run(t, "ip", "netns", "add", ns)
 		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
-		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
+		netnode.Run(t, "ip", "-n", ns, "link", "set", "lo", "up")
 	}
 	bridge := name("qbr")
 	if bridged {
-		run(t, "ip", "-n", node, "link", "add", bridge, "type", "bridge")
-		run(t, "ip", "-n", node, "addr", "add", nodeIP+"/24", "dev", bridge)
-		run(t, "ip", "-n", node, "link", "set", bridge, "up")
+		netnode.Run(t, "ip", "-n", node, "link", "add", bridge, "type", "bridge")
+		netnode.Run(t, "ip", "-n", node, "addr", "add", nodeIP+"/24", "dev", bridge)
+		netnode.Run(t, "ip", "-n", node, "link", "set", bridge, "up")
 		// iptables sees bridged traffic only through br_netfilter; a new
 		// namespace starts with it on, and it must stay on.
 		if out, err := exec.Command("ip", "netns", "exec", node, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1").CombinedOutput(); err != nil {
@@ -172,49 +171,49 @@ func spoofTest(t *testing.T, bridged bool) {
 	}
 	for _, p := range pods {
 		podIf := "e" + p.hostIf
-		run(t, "ip", "link", "add", p.hostIf, "type", "veth", "peer", "name", podIf)
-		run(t, "ip", "link", "set", p.hostIf, "netns", node)
-		run(t, "ip", "link", "set", podIf, "netns", p.ns)
-		run(t, "ip", "-n", p.ns, "link", "set", podIf, "name", "eth0")
-		run(t, "ip", "-n", p.ns, "link", "set", "eth0", "up")
+		netnode.Run(t, "ip", "link", "add", p.hostIf, "type", "veth", "peer", "name", podIf)
+		netnode.Run(t, "ip", "link", "set", p.hostIf, "netns", node)
+		netnode.Run(t, "ip", "link", "set", podIf, "netns", p.ns)
+		netnode.Run(t, "ip", "-n", p.ns, "link", "set", podIf, "name", "eth0")
+		netnode.Run(t, "ip", "-n", p.ns, "link", "set", "eth0", "up")
 		if bridged {
-			run(t, "ip", "-n", node, "link", "set", p.hostIf, "master", bridge)
-			run(t, "ip", "-n", p.ns, "addr", "add", p.ip+"/24", "dev", "eth0")
+			netnode.Run(t, "ip", "-n", node, "link", "set", p.hostIf, "master", bridge)
+			netnode.Run(t, "ip", "-n", p.ns, "addr", "add", p.ip+"/24", "dev", "eth0")
 		} else {
-			run(t, "ip", "-n", node, "addr", "add", nodeIP+"/32", "dev", p.hostIf)
-			run(t, "ip", "-n", p.ns, "addr", "add", p.ip+"/32", "dev", "eth0")
-			run(t, "ip", "-n", p.ns, "route", "add", nodeIP+"/32", "dev", "eth0")
+			netnode.Run(t, "ip", "-n", node, "addr", "add", nodeIP+"/32", "dev", p.hostIf)
+			netnode.Run(t, "ip", "-n", p.ns, "addr", "add", p.ip+"/32", "dev", "eth0")
+			netnode.Run(t, "ip", "-n", p.ns, "route", "add", nodeIP+"/32", "dev", "eth0")
 		}
-		run(t, "ip", "-n", node, "link", "set", p.hostIf, "up")
-		run(t, "ip", "-n", p.ns, "route", "add", "default", "via", nodeIP, "dev", "eth0")
+		netnode.Run(t, "ip", "-n", node, "link", "set", p.hostIf, "up")
+		netnode.Run(t, "ip", "-n", p.ns, "route", "add", "default", "via", nodeIP, "dev", "eth0")
 		if !bridged {
-			run(t, "ip", "-n", node, "route", "add", p.ip+"/32", "dev", p.hostIf)
+			netnode.Run(t, "ip", "-n", node, "route", "add", p.ip+"/32", "dev", p.hostIf)
 		}
 	}
 	// The node reaches the real IMDS through an uplink, as on a VM.
 	up, down := name("qu"), name("qd")
-	run(t, "ip", "link", "add", up, "type", "veth", "peer", "name", down)
-	run(t, "ip", "link", "set", up, "netns", node)
-	run(t, "ip", "link", "set", down, "netns", imds)
-	run(t, "ip", "-n", node, "addr", "add", "10.252.9.1/24", "dev", up)
-	run(t, "ip", "-n", node, "link", "set", up, "up")
-	run(t, "ip", "-n", imds, "addr", "add", "10.252.9.2/24", "dev", down)
-	run(t, "ip", "-n", imds, "link", "set", down, "up")
-	run(t, "ip", "-n", imds, "addr", "add", "169.254.169.254/32", "dev", "lo")
-	run(t, "ip", "-n", imds, "route", "add", "default", "via", "10.252.9.1")
-	run(t, "ip", "-n", node, "route", "add", "169.254.169.254/32", "via", "10.252.9.2")
-	run(t, "ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	netnode.Run(t, "ip", "link", "add", up, "type", "veth", "peer", "name", down)
+	netnode.Run(t, "ip", "link", "set", up, "netns", node)
+	netnode.Run(t, "ip", "link", "set", down, "netns", imds)
+	netnode.Run(t, "ip", "-n", node, "addr", "add", "10.252.9.1/24", "dev", up)
+	netnode.Run(t, "ip", "-n", node, "link", "set", up, "up")
+	netnode.Run(t, "ip", "-n", imds, "addr", "add", "10.252.9.2/24", "dev", down)
+	netnode.Run(t, "ip", "-n", imds, "link", "set", down, "up")
+	netnode.Run(t, "ip", "-n", imds, "addr", "add", "169.254.169.254/32", "dev", "lo")
+	netnode.Run(t, "ip", "-n", imds, "route", "add", "default", "via", "10.252.9.1")
+	netnode.Run(t, "ip", "-n", node, "route", "add", "169.254.169.254/32", "via", "10.252.9.2")
+	netnode.Run(t, "ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	// No reverse-path filter: the rules alone must stop a spoofed source.
 	ifaces := []string{"all", "default", pods[0].hostIf, pods[1].hostIf}
 	if bridged {
 		ifaces = append(ifaces, bridge)
 	}
 	for _, i := range ifaces {
-		run(t, "ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.conf."+i+".rp_filter=0")
+		netnode.Run(t, "ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.conf."+i+".rp_filter=0")
 	}
 	// Each pod's process, in its namespace and in a pod-like cgroup.
 	for _, p := range pods {
-		podProcess(t, p.ns, p.uid)
+		netnode.PodProcess(t, p.ns, p.uid)
 	}
 
 	self, err := os.Executable()
@@ -252,7 +251,7 @@ func spoofTest(t *testing.T, bridged bool) {
 		wantRules = append(wantRules, "-A "+netrules.NATChain+" -s "+p.ip+"/32 "+m+" -j DNAT --to-destination "+nodeIP+":2579")
 	}
 	wantRules = append(wantRules, "-A "+netrules.NATChain+" -j RETURN")
-	listed := strings.Split(strings.TrimSpace(run(t, "ip", "netns", "exec", node, "iptables", "-t", "nat", "-S", netrules.NATChain)), "\n")
+	listed := strings.Split(strings.TrimSpace(netnode.Run(t, "ip", "netns", "exec", node, "iptables", "-t", "nat", "-S", netrules.NATChain)), "\n")
 	if got := strings.Join(listed[1:], "\n"); got != strings.Join(wantRules, "\n") {
 		t.Errorf("iptables lists the NAT chain as\n%s\nwant\n%s", got, strings.Join(wantRules, "\n"))
 	}
@@ -262,9 +261,9 @@ func spoofTest(t *testing.T, bridged bool) {
 		out, err := exec.Command("ip", append(args, "http://169.254.169.254/metadata/identity/oauth2/token")...).CombinedOutput()
 		return string(out), err
 	}
-	ruleA := func() int { return natPackets(t, node, pods[0].ip, pods[0].hostIf) }
-	ruleB := func() int { return natPackets(t, node, pods[1].ip, pods[1].hostIf) }
-	guard := func() int { return guardPackets(t, node) }
+	ruleA := func() int { return netnode.DNATPackets(t, node, netrules.NATChain, pods[0].ip, pods[0].hostIf) }
+	ruleB := func() int { return netnode.DNATPackets(t, node, netrules.NATChain, pods[1].ip, pods[1].hostIf) }
+	guard := func() int { return netnode.RejectPackets(t, node, netrules.ForwardGuard) }
 
 	// Each pod is redirected by its own rule.
 	if out, err := curl(pods[0].ns); err != nil || out != "token for "+pods[0].ip {
@@ -279,7 +278,7 @@ func spoofTest(t *testing.T, bridged bool) {
 	expectLines(t, helper, "request from "+pods[0].ip, "request from "+pods[1].ip)
 
 	// Pod B spoofs pod A's address from its own interface.
-	run(t, "ip", "-n", pods[1].ns, "addr", "add", pods[0].ip+"/32", "dev", "eth0")
+	netnode.Run(t, "ip", "-n", pods[1].ns, "addr", "add", pods[0].ip+"/32", "dev", "eth0")
 	a0, b0, g0 := ruleA(), ruleB(), guard()
 	if out, err := curl(pods[1].ns, "--interface", pods[0].ip); err == nil {
 		t.Errorf("pod B spoofing A's address got %q", out)
@@ -306,68 +305,18 @@ func spoofTest(t *testing.T, bridged bool) {
 	if l := <-helper.lines; l != "applied" {
 		t.Fatalf("helper: %q", l)
 	}
-	c0 := natPackets(t, node, cidr, "")
+	c0 := netnode.DNATPackets(t, node, netrules.NATChain, cidr, "")
 	_, _ = curl(pods[1].ns, "--interface", pods[0].ip)
-	if c1 := natPackets(t, node, cidr, ""); c1 != c0+1 {
+	if c1 := netnode.DNATPackets(t, node, netrules.NATChain, cidr, ""); c1 != c0+1 {
 		t.Errorf("the pod-CIDR rule counted %d → %d for the spoofed SYN; want one more: the test cannot tell the rules from the topology", c0, c1)
 	}
 
 	helper.stop(t)
 	for _, table := range []string{"nat", "filter"} {
-		if out := run(t, "ip", "netns", "exec", node, "iptables", "-t", table, "-S"); strings.Contains(out, "PODID") {
+		if out := netnode.Run(t, "ip", "netns", "exec", node, "iptables", "-t", table, "-S"); strings.Contains(out, "PODID") {
 			t.Errorf("rules left behind in %s:\n%s", table, out)
 		}
 	}
-}
-
-// podProcess runs a process in namespace ns, in a cgroup named like pod
-// uid's, and removes both when the test ends.
-func podProcess(t *testing.T, ns, uid string) {
-	t.Helper()
-	root := cgroupRoot(t)
-	dir := filepath.Join(root, fmt.Sprintf("podid-test-%d", os.Getpid()), "kubepods", "pod"+uid)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		testenv.Missing(t, "needs a writable cgroup hierarchy: %v", err)
-	}
-	t.Cleanup(func() {
-		for d := dir; d != root; d = filepath.Dir(d) {
-			_ = os.Remove(d) // rmdir; the parents go once empty
-		}
-	})
-	cmd := exec.Command("ip", "netns", "exec", ns, "sleep", "600")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	// ip netns exec execs sleep in place: the PID is the sleeper's.
-	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
-		t.Fatalf("move process %d into %s: %v", cmd.Process.Pid, dir, err)
-	}
-	// The namespace switch happens after the start; wait until it has.
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		a, errA := os.Stat(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "ns", "net"))
-		b, errB := os.Stat("/run/netns/" + ns)
-		if errA == nil && errB == nil && os.SameFile(a, b) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d never entered namespace %s (%v, %v)", cmd.Process.Pid, ns, errA, errB)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// cgroupRoot is a cgroup hierarchy the test may create groups in: v1's
-// pids controller, or the v2 unified root.
-func cgroupRoot(t *testing.T) string {
-	t.Helper()
-	for _, d := range []string{"/sys/fs/cgroup/pids", "/sys/fs/cgroup"} {
-		if _, err := os.Stat(filepath.Join(d, "cgroup.procs")); err == nil {
-			return d
-		}
-	}
-	testenv.Missing(t, "needs a cgroup hierarchy at /sys/fs/cgroup")
-	return ""
 }
 
 type proc struct {
@@ -457,58 +406,4 @@ func expectLines(t *testing.T, p *proc, want ...string) {
 	if got := p.drain(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("the agent stand-in printed %q, want %q", got, want)
 	}
-}
-
-func run(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// natPackets reads the packet counter of the DNAT rule for source src (an
-// address, or a prefix) and, unless empty, interface iface (in the "in"
-// column for -i, in the physdev match otherwise).
-func natPackets(t *testing.T, node, src, iface string) int {
-	t.Helper()
-	if !strings.Contains(src, "/") {
-		src += "/32"
-	}
-	out := run(t, "ip", "netns", "exec", node, "iptables", "-t", "nat", "-L", netrules.NATChain, "-v", "-n", "-x")
-	for _, l := range strings.Split(out, "\n") {
-		f := strings.Fields(l)
-		// pkts bytes target prot opt in out source destination [matches]
-		if len(f) < 9 || f[2] != "DNAT" || (f[7] != src && f[7]+"/32" != src) {
-			continue
-		}
-		if iface != "" && f[5] != iface && !strings.Contains(l, "--physdev-in "+iface+" ") {
-			continue
-		}
-		n, err := strconv.Atoi(f[0])
-		if err != nil {
-			t.Fatalf("counter %q in %q", f[0], l)
-		}
-		return n
-	}
-	t.Fatalf("no DNAT rule for %s %s in\n%s", src, iface, out)
-	return 0
-}
-
-// guardPackets reads the packet counter of the forward guard's REJECT.
-func guardPackets(t *testing.T, node string) int {
-	t.Helper()
-	out := run(t, "ip", "netns", "exec", node, "iptables", "-L", netrules.ForwardGuard, "-v", "-n", "-x")
-	for _, l := range strings.Split(out, "\n") {
-		if f := strings.Fields(l); len(f) > 2 && f[2] == "REJECT" {
-			n, err := strconv.Atoi(f[0])
-			if err != nil {
-				t.Fatalf("counter %q in %q", f[0], l)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no REJECT rule in\n%s", out)
-	return 0
 }

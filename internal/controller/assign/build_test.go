@@ -1,8 +1,11 @@
 package assign
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	podidv1 "github.com/podid/podid/api/v1"
 )
@@ -101,6 +104,31 @@ func TestSpecOutdated(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if got := specOutdated(tc.have, stored()); got != tc.want {
 				t.Fatalf("specOutdated = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestResultOf: a conflict is retried at once (with the rate limiter), a
+// removal still under way is polled at a fixed interval instead, and any
+// other error is returned.
+func TestResultOf(t *testing.T) {
+	cases := map[string]struct {
+		errs    []error
+		want    reconcile.Result
+		wantErr bool
+	}{
+		"all done":                       {errs: []error{nil, nil}},
+		"a conflict is requeued":         {errs: []error{nil, errConflict}, want: reconcile.Result{Requeue: true}},
+		"a removal under way is polled":  {errs: []error{errBeingRemoved}, want: reconcile.Result{RequeueAfter: removalPoll}},
+		"a conflict wins over a removal": {errs: []error{errBeingRemoved, errConflict}, want: reconcile.Result{Requeue: true}},
+		"a real error is returned":       {errs: []error{errBeingRemoved, errors.New("boom")}, wantErr: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := resultOf(tc.errs)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Fatalf("resultOf = %+v, %v; want %+v, error %v", got, err, tc.want, tc.wantErr)
 			}
 		})
 	}

@@ -9,16 +9,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/tools/record"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/assignstatus"
-	"github.com/podid/podid/internal/controller"
 	"github.com/podid/podid/internal/controller/assign"
 	"github.com/podid/podid/internal/testenv"
 )
@@ -31,39 +26,9 @@ func TestEachReconcilerRegistersTheIndexesItUses(t *testing.T) {
 	env := testenv.StartT(t, testenv.Options{Nodes: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	newManager := func(t *testing.T) ctrl.Manager {
-		t.Helper()
-		mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-			Scheme:                 env.Scheme,
-			Cache:                  controller.CacheOptions(),
-			Metrics:                metricsserver.Options{BindAddress: "0"},
-			HealthProbeBindAddress: "0",
-			// Several managers in one process run controllers of one name.
-			Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return mgr
-	}
-	start := func(t *testing.T, mgr ctrl.Manager) {
-		t.Helper()
-		mctx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- mgr.Start(mctx) }()
-		t.Cleanup(func() {
-			stop()
-			if err := <-done; err != nil {
-				t.Errorf("manager: %v", err)
-			}
-		})
-	}
-	recorder := record.NewFakeRecorder(100)
-	go func() {
-		for range recorder.Events { // drain
-		}
-	}()
-	t.Cleanup(func() { close(recorder.Events) })
+	newManager := func(t *testing.T) ctrl.Manager { return newTestManager(t, env) }
+	start := func(t *testing.T, mgr ctrl.Manager) { startManager(ctx, t, mgr) }
+	recorder := drainedRecorder(t)
 	create := func(t *testing.T, objs ...client.Object) {
 		t.Helper()
 		for _, o := range objs {

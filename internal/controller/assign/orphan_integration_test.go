@@ -10,17 +10,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/tools/record"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	podidv1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/assignstatus"
-	"github.com/podid/podid/internal/controller"
-	"github.com/podid/podid/internal/controller/assign"
 	"github.com/podid/podid/internal/testenv"
 )
 
@@ -35,37 +28,7 @@ func TestAnAssignmentThatAppearsAfterItsPodIsGoneIsRemoved(t *testing.T) {
 	env := testenv.StartT(t, testenv.Options{Nodes: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 env.Scheme,
-		Cache:                  controller.CacheOptions(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		// The package's other tests run controllers of the same name in
-		// this process.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		t.Fatalf("create manager: %v", err)
-	}
-	recorder := record.NewFakeRecorder(100)
-	go func() {
-		for range recorder.Events { // drain
-		}
-	}()
-	t.Cleanup(func() { close(recorder.Events) })
-	r := &assign.Reconciler{Client: mgr.GetClient(), Recorder: recorder, DefaultTokenMode: podidv1.TokenModeFederated}
-	if err := r.Setup(ctx, mgr); err != nil {
-		t.Fatalf("set up assign reconciler: %v", err)
-	}
-	mctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(mctx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	startMIC(ctx, t, env)
 
 	ns := env.NewNamespace(t)
 	objs := []client.Object{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -149,7 +150,7 @@ func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.Azu
 		return nil
 	}
 	if have.DeletionTimestamp != nil {
-		return errConflict // being removed; recreate once it is gone
+		return errBeingRemoved
 	}
 	if why := madeForAnotherPod(have, a.Pod); why != "" {
 		// Never moved in place: see madeForAnotherPod.
@@ -157,7 +158,7 @@ func (r *Reconciler) ensure(ctx context.Context, a Assignment, have *podidv1.Azu
 			return fmt.Errorf("replace AzureAssignedIdentity %s: %w", a.Key(), err)
 		}
 		log.FromContext(ctx).V(1).Info("replacing assignment made for an earlier pod", "azureassignedidentity", a.Key(), "why", why)
-		return errConflict // recreate once it is gone
+		return errBeingRemoved
 	}
 	next := have.DeepCopy()
 	if specOutdated(have, want) {
@@ -224,28 +225,44 @@ func prunedByOlderCRD(stored *podidv1.AzureAssignedIdentity, wantMode string) er
 // reconciled again.
 var errConflict = errors.New("cache behind the API server")
 
+// errBeingRemoved means an assignment of the pod is being deleted (its
+// finalizer waits for the cloud worker) and the new one can only be created
+// once it is gone. Its deletion event requeues the pod; the pod is also
+// looked at again every removalPoll, so that the new assignment never
+// hangs on one event, and never waits out the rate limiter's growing
+// back-off meanwhile.
+var errBeingRemoved = errors.New("an assignment of the pod is being removed")
+
+// removalPoll is how often a pod waiting for errBeingRemoved is looked at.
+const removalPoll = 500 * time.Millisecond
+
 // resultOf requeues quietly when every error is a conflict, and returns the
 // others so the work queue backs off and the manager logs them.
 func resultOf(errs []error) (reconcile.Result, error) {
 	var real []error
-	conflict := false
+	conflict, removing := false, false
 	for _, err := range errs {
 		switch {
 		case err == nil:
+		case errors.Is(err, errBeingRemoved):
+			removing = true
 		case errors.Is(err, errConflict) || apierrors.IsConflict(err):
 			conflict = true
 		default:
 			real = append(real, err)
 		}
 	}
-	if len(real) > 0 {
+	switch {
+	case len(real) > 0:
 		return reconcile.Result{}, errors.Join(real...)
+	case conflict:
+		return reconcile.Result{Requeue: true}, nil
+	case removing:
+		return reconcile.Result{RequeueAfter: removalPoll}, nil
 	}
-	return reconcile.Result{Requeue: conflict}, nil
+	return reconcile.Result{}, nil
 }
 
-// specChanged reports whether someone changed what an assignment grants;
-// status writes, this controller's and the cloud worker's, do not count.
 // podMissing reports whether the cache holds no pod for assignment o.
 func (r *Reconciler) podMissing(ctx context.Context, o client.Object) bool {
 	a, ok := o.(*podidv1.AzureAssignedIdentity)
@@ -256,6 +273,8 @@ func (r *Reconciler) podMissing(ctx context.Context, o client.Object) bool {
 	return apierrors.IsNotFound(err)
 }
 
+// specChanged reports whether someone changed what an assignment grants;
+// status writes, this controller's and the cloud worker's, do not count.
 func specChanged(e event.UpdateEvent) bool {
 	o, ok1 := e.ObjectOld.(*podidv1.AzureAssignedIdentity)
 	n, ok2 := e.ObjectNew.(*podidv1.AzureAssignedIdentity)
