@@ -54,49 +54,11 @@ func startOutageWorld(t *testing.T) *outageWorld {
 	netnode.LinkPod(t, nodeNS, podNS, hostIf, podIf, nodeIP)
 	w.newHostIf = "xh" + id
 	netnode.LinkPod(t, nodeNS, newNS, w.newHostIf, "xp"+id, nodeIP)
-	upIf, imdsIf := "ou"+id, "oi"+id
-	netnode.IP(t, "link", "add", upIf, "type", "veth", "peer", "name", imdsIf)
-	netnode.IP(t, "link", "set", upIf, "netns", nodeNS)
-	netnode.IP(t, "link", "set", imdsIf, "netns", imdsNS)
-	netnode.IP(t, "-n", nodeNS, "addr", "add", "10.252.9.1/24", "dev", upIf)
-	netnode.IP(t, "-n", nodeNS, "link", "set", upIf, "up")
-	netnode.IP(t, "-n", imdsNS, "addr", "add", "10.252.9.2/24", "dev", imdsIf)
-	netnode.IP(t, "-n", imdsNS, "link", "set", imdsIf, "up")
-	netnode.IP(t, "-n", imdsNS, "addr", "add", "169.254.169.254/32", "dev", "lo")
-	netnode.IP(t, "-n", imdsNS, "route", "add", "default", "via", "10.252.9.1")
-	netnode.IP(t, "-n", nodeNS, "route", "add", "169.254.169.254/32", "via", "10.252.9.2")
 	netnode.IP(t, "netns", "exec", nodeNS, "sysctl", "-qw", "net.ipv4.ip_forward=1",
 		"net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
 		"net.ipv4.conf."+hostIf+".rp_filter=0", "net.ipv4.conf."+w.newHostIf+".rp_filter=0")
-
-	// The IMDS stand-in; every request it gets is a leak.
-	imds := netnode.StartHelper(t, imdsNS, []string{imdsEnv + "=1"}, os.Stderr, 5*time.Second)
-	if l := <-imds.Lines; l != "ready" {
-		t.Fatalf("IMDS stand-in: %q", l)
-	}
-	var hitsMu sync.Mutex
-	var hits []time.Time
-	go func() {
-		for l := range imds.Lines {
-			if f := strings.Fields(l); len(f) >= 2 && f[0] == "HIT" {
-				ns, _ := strconv.ParseInt(f[1], 10, 64)
-				hitsMu.Lock()
-				hits = append(hits, time.Unix(0, ns))
-				hitsMu.Unlock()
-			}
-		}
-	}()
-	w.hitsIn = func(from, to time.Time) int {
-		hitsMu.Lock()
-		defer hitsMu.Unlock()
-		n := 0
-		for _, h := range hits {
-			if !h.Before(from) && h.Before(to) {
-				n++
-			}
-		}
-		return n
-	}
+	upIf, imdsIf := "ou"+id, "oi"+id
+	w.hitsIn = imdsBehindNode(t, nodeNS, imdsNS, upIf, imdsIf)
 
 	// The node side.
 	logFile := filepath.Join(t.TempDir(), "node.log")
