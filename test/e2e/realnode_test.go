@@ -110,6 +110,7 @@ func TestRealNodeRunsTheSeeds(t *testing.T) {
 		}
 		return nil
 	})
+	perPodRulesOnTheRealNode(t, k)
 
 	must(t, "down", "--state-dir", dir)
 	noneLeft(t, dir)
@@ -139,6 +140,42 @@ func seed004ReadsItsSecret(t *testing.T, k func(args ...string) (string, error))
 		return nil
 	})
 	return seedPod
+}
+
+// perPodRulesOnTheRealNode checks, in the host's nat table, that every pod
+// running on the real node has its own redirect tied to its bridge port
+// (physdev --physdev-in), so that another pod claiming its address meets
+// the guard instead.
+func perPodRulesOnTheRealNode(t *testing.T, k func(args ...string) (string, error)) {
+	t.Helper()
+	waitFor(t, "a per-pod rule for every pod running on the real node", func(ctx context.Context) error {
+		ips, err := k("get", "pods", "-A", "--field-selector", "spec.nodeName="+realNode+",status.phase=Running",
+			"-o", `jsonpath={range .items[*]}{.status.podIP}{"\n"}{end}`)
+		if err != nil {
+			return fmt.Errorf("list the real node's pods: %v: %s", err, ips)
+		}
+		nat, err := exec.Command("iptables", "-w", "-t", "nat", "-S", "PODID-METADATA").CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("iptables -t nat -S PODID-METADATA: %v: %s", err, nat)
+		}
+		var seen int
+		for _, ip := range strings.Fields(ips) {
+			if !lineHas(string(nat), "-s "+ip+"/32", "--physdev-in ") {
+				return fmt.Errorf("no rule ties %s to its bridge port:\n%s", ip, nat)
+			}
+			seen++
+		}
+		if seen < 3 {
+			return fmt.Errorf("%d pods running on the real node, want the 3 the test started", seen)
+		}
+		// The real node's pods come from a /24 (node.PodRange); its
+		// redirect is the fallback the per-pod rules replace.
+		if lineHas(string(nat), "/24", "-j DNAT") {
+			return fmt.Errorf("the pod CIDR is still redirected beside the per-pod rules:\n%s", nat)
+		}
+		t.Logf("per-pod rules on the real node:\n%s", nat)
+		return nil
+	})
 }
 
 func lineHas(text string, words ...string) bool {
