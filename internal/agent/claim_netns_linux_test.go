@@ -248,9 +248,11 @@ func TestRefusalsInNetworkNamespace(t *testing.T) {
 	if strings.Contains(rules, ":"+netrules.NATChain+" ") || strings.Contains(rules, ":"+netrules.AgentGuard+" ") || !strings.Contains(rules, "-A PREROUTING -j aad-metadata") {
 		t.Errorf("beside aad-pod-identity's redirect the waiting agent should add its FORWARD guard and nothing else:\n%s", rules)
 	}
-	if !strings.Contains(first.logs(), "aad-pod-identity's NMI owns the metadata redirect on this node") {
-		t.Errorf("the waiting agent does not say why it waits:\n%s", first.logs())
-	}
+	// The agent says why it waits once it has installed the guard: wait
+	// for the line rather than race it.
+	waitFor(t, "the waiting agent to say why it waits", first.logs, func() bool {
+		return strings.Contains(first.logs(), "aad-pod-identity's NMI owns the metadata redirect on this node")
+	})
 
 	// The fix the refusal prints, run as printed, clears the way, and the
 	// waiting agent takes over without a restart.
@@ -266,9 +268,7 @@ func TestRefusalsInNetworkNamespace(t *testing.T) {
 	first.waitHolding(t, lockFile)
 	waitFor(t, "the waiting agent's rules", first.logs, func() bool { return strings.Contains(iptablesSave(t, ns), ":PODID-METADATA ") })
 	t.Logf("the waiting agent redirected pods %s after aad-pod-identity's chain went", time.Since(gone).Round(time.Millisecond))
-	if !strings.Contains(first.logs(), "this agent takes over the node") {
-		t.Errorf("the agent does not say it took over:\n%s", first.logs())
-	}
+	waitFor(t, "the agent to say it took over", first.logs, func() bool { return strings.Contains(first.logs(), "this agent takes over the node") })
 
 	msg = startNetnsAgent(t, ns, lockFile, 500*time.Millisecond, true).waitStopped(t, 20*time.Second)
 	for _, want := range []string{"another podid agent owns the metadata redirect on this node", "PID " + strconv.Itoa(first.cmd.Process.Pid), "serving 127.0.0.1:2579"} {

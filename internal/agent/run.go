@@ -176,7 +176,7 @@ func policy(proxy bool) server.PathPolicy {
 
 // tokenSource builds the sources, the router and the cache; evict forgets
 // an identity's tokens (a no-op without cache).
-func tokenSource(kube kubernetes.Interface, opts *Options, obs tokens.CacheObserver) (tokens.TokenSource, func(string), error) {
+func tokenSource(kube kubernetes.Interface, opts *Options, obs tokens.CacheObserver) (tokens.TokenSource, func(tokens.IdentityKey), error) {
 	imds, err := tokens.NewIMDS(tokens.IMDSOptions{Endpoint: opts.NodeIMDSURL})
 	if err != nil {
 		return nil, nil, err
@@ -216,14 +216,14 @@ func tokenSource(kube kubernetes.Interface, opts *Options, obs tokens.CacheObser
 	}
 	explained := explainRefusals(router, newSecretReader(kube).warn, time.Now)
 	if opts.CacheSize == 0 {
-		return explained, func(string) {}, nil
+		return explained, func(tokens.IdentityKey) {}, nil
 	}
 	cache, err := tokens.NewCache(explained, tokens.CacheOptions{MaxEntries: opts.CacheSize,
 		RefreshBefore: opts.RefreshBefore, FetchTimeout: opts.TokenTimeout, Observer: obs})
 	if err != nil {
 		return nil, nil, err
 	}
-	return cache, func(key string) { cache.Evict(key) }, nil
+	return cache, func(key tokens.IdentityKey) { cache.Evict(key) }, nil
 }
 
 // manageRules installs the rules and keeps them in sync until ctx ends;

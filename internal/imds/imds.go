@@ -27,22 +27,33 @@ type Token struct {
 // of now. A zero notBefore means now; an empty tokenType means Bearer, the
 // only type MSAL's cache accepts.
 func NewToken(accessToken, clientID, resource, tokenType string, expiresOn, notBefore, now time.Time) Token {
-	in := max(int64(expiresOn.Sub(now)/time.Second), 0)
-	if notBefore.IsZero() {
-		notBefore = now
-	}
-	if tokenType == "" {
-		tokenType = "Bearer"
-	}
-	inS := strconv.FormatInt(in, 10)
+	v := validityOf(expiresOn, notBefore, now)
+	inS := strconv.FormatInt(v.in, 10)
 	return Token{
 		AccessToken:  accessToken,
 		ClientID:     clientID,
 		ExpiresIn:    inS,
-		ExpiresOn:    strconv.FormatInt(expiresOn.Unix(), 10),
+		ExpiresOn:    strconv.FormatInt(v.on, 10),
 		ExtExpiresIn: inS,
-		NotBefore:    strconv.FormatInt(notBefore.Unix(), 10),
+		NotBefore:    strconv.FormatInt(v.nbf, 10),
 		Resource:     resource,
-		TokenType:    tokenType,
+		TokenType:    tokenTypeOr(tokenType),
 	}
+}
+
+// validity is a token's times as IMDS states them, in seconds.
+type validity struct{ in, on, nbf int64 }
+
+func validityOf(expiresOn, notBefore, now time.Time) validity {
+	if notBefore.IsZero() {
+		notBefore = now
+	}
+	return validity{in: max(int64(expiresOn.Sub(now)/time.Second), 0), on: expiresOn.Unix(), nbf: notBefore.Unix()}
+}
+
+func tokenTypeOr(tokenType string) string {
+	if tokenType == "" {
+		return "Bearer"
+	}
+	return tokenType
 }

@@ -70,10 +70,7 @@ func (o *Options) New(w io.Writer) *slog.Logger {
 	// attribute of every line (about 40% more per line, which the node
 	// agent's per-request log pays); logr's "err" is renamed in Logr.
 	ho := &slog.HandlerOptions{Level: slog.Level(-o.Verbosity)}
-	if o.Format == FormatJSON {
-		return slog.New(slog.NewJSONHandler(w, ho))
-	}
-	return slog.New(slog.NewTextHandler(w, ho))
+	return slog.New(newFastHandler(w, o.Format == FormatJSON, ho))
 }
 
 // Install makes log the logger of the libraries a daemon uses: slog's

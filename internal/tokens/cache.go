@@ -61,12 +61,15 @@ type Cache struct {
 	epoch uint64
 	// oids holds the object ID read from each identity's latest token, by
 	// identity key; at most MaxEntries of them, dropped by Evict.
-	oids map[string]string
+	oids map[IdentityKey]string
 }
 
 var _ TokenSource = (*Cache)(nil)
 
-type cacheKey struct{ identity, resource string }
+type cacheKey struct {
+	identity IdentityKey
+	resource string
+}
 
 type cacheEntry struct {
 	key       cacheKey
@@ -97,7 +100,7 @@ func NewCache(src TokenSource, opts CacheOptions) (*Cache, error) {
 	if opts.Observer == nil {
 		opts.Observer = nopObserver{}
 	}
-	return &Cache{src: src, opts: opts, entries: map[cacheKey]*list.Element{}, lru: list.New(), oids: map[string]string{}}, nil
+	return &Cache{src: src, opts: opts, entries: map[cacheKey]*list.Element{}, lru: list.New(), oids: map[IdentityKey]string{}}, nil
 }
 
 // Fresh returns the cached token for req if it needs no renewal, without
@@ -121,7 +124,7 @@ func (c *Cache) Token(ctx context.Context, req Request) (Token, error) {
 		return fresh, nil
 	}
 	c.opts.Observer.CacheMiss()
-	ch := c.group.DoChan(k.identity+"\x00"+k.resource, func() (any, error) {
+	ch := c.group.DoChan(k.identity.String()+"\x00"+k.resource, func() (any, error) {
 		return c.fetch(ctx, k, req)
 	})
 	select {
@@ -218,7 +221,7 @@ func (c *Cache) store(k cacheKey, tok Token, now time.Time, epoch uint64) {
 // keeps fetches already under way from storing theirs. Call it when an
 // identity or its last assignment on this node goes away. It returns how
 // many tokens were dropped.
-func (c *Cache) Evict(identityKey string) int {
+func (c *Cache) Evict(identityKey IdentityKey) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
@@ -237,7 +240,7 @@ func (c *Cache) Evict(identityKey string) int {
 // ObjectID returns the object ID of the identity whose Key is identityKey,
 // as read from the oid claim of the last token stored for it, or "" when no
 // token of it carried one (see ObjectIDOf).
-func (c *Cache) ObjectID(identityKey string) string {
+func (c *Cache) ObjectID(identityKey IdentityKey) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.oids[identityKey]
@@ -245,7 +248,7 @@ func (c *Cache) ObjectID(identityKey string) string {
 
 // rememberObjectID records oid, dropping an arbitrary other identity's once
 // MaxEntries are kept. Called with mu held.
-func (c *Cache) rememberObjectID(identityKey, oid string) {
+func (c *Cache) rememberObjectID(identityKey IdentityKey, oid string) {
 	if _, ok := c.oids[identityKey]; !ok && len(c.oids) >= c.opts.MaxEntries {
 		for k := range c.oids {
 			delete(c.oids, k)

@@ -65,7 +65,7 @@ func TestCacheRemembersObjectIDsOfTheTokensItStores(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	key := func(name string) string { return req(name, "").Identity.Key() }
+	key := func(name string) IdentityKey { return req(name, "").Identity.Key() }
 	if got := c.ObjectID(key("a")); got != "" {
 		t.Fatalf("object ID %q before any token", got)
 	}

@@ -83,11 +83,26 @@ type Identity struct {
 	AssertionFile string
 }
 
-// Key identifies the identity for caching. It is made of the fields that
-// decide which principal a token is for, so an AzureIdentity edited to name
-// another principal never shares cached tokens with its old self.
-func (i Identity) Key() string {
-	return i.Name + "\x00" + strconv.Itoa(int(i.Type)) + "\x00" + i.ClientID + "\x00" + i.ResourceID + "\x00" + i.TenantID + "\x00" + string(i.Mode) + "\x00" + strconv.FormatBool(i.AssertionFile != "")
+// IdentityKey identifies an identity for caching: the fields that decide
+// which principal a token is for, so an AzureIdentity edited to name
+// another principal never shares cached tokens with its old self. It is
+// comparable, so maps use it as it is, with no string built per request.
+type IdentityKey struct {
+	Name                         string
+	Type                         v1.IdentityType
+	ClientID, ResourceID, Tenant string
+	Mode                         Mode
+	Assertion                    bool
+}
+
+// String joins the key's fields, for single-flight keys and logs.
+func (k IdentityKey) String() string {
+	return k.Name + "\x00" + strconv.Itoa(int(k.Type)) + "\x00" + k.ClientID + "\x00" + k.ResourceID + "\x00" + k.Tenant + "\x00" + string(k.Mode) + "\x00" + strconv.FormatBool(k.Assertion)
+}
+
+// Key returns the identity's cache key.
+func (i Identity) Key() IdentityKey {
+	return IdentityKey{Name: i.Name, Type: i.Type, ClientID: i.ClientID, ResourceID: i.ResourceID, Tenant: i.TenantID, Mode: i.Mode, Assertion: i.AssertionFile != ""}
 }
 
 // Token is an access token and what it is good for.

@@ -307,8 +307,11 @@ func spoofTest(t *testing.T, bridged bool) {
 	}
 	c0 := netnode.DNATPackets(t, node, netrules.NATChain, cidr, "")
 	_, _ = curl(pods[1].ns, "--interface", pods[0].ip)
-	if c1 := netnode.DNATPackets(t, node, netrules.NATChain, cidr, ""); c1 != c0+1 {
-		t.Errorf("the pod-CIDR rule counted %d → %d for the spoofed SYN; want one more: the test cannot tell the rules from the topology", c0, c1)
+	// At least one: the agent's SYN-ACK goes to A, whose RST ends the
+	// connection, so a SYN B retransmits before curl gives up (1 s) is a
+	// new connection and counted again.
+	if c1 := netnode.DNATPackets(t, node, netrules.NATChain, cidr, ""); c1 <= c0 {
+		t.Errorf("the pod-CIDR rule counted %d → %d for the spoofed SYN; want more: the test cannot tell the rules from the topology", c0, c1)
 	}
 
 	helper.stop(t)

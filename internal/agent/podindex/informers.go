@@ -19,6 +19,7 @@ import (
 
 	v1 "github.com/podid/podid/api/v1"
 	"github.com/podid/podid/internal/kubeclient"
+	"github.com/podid/podid/internal/tokens"
 )
 
 // Options configure New.
@@ -32,7 +33,7 @@ type Options struct {
 	// when the last assignment of this node using it is deleted or becomes
 	// Unassigned, or when its AzureIdentity is edited into another
 	// principal or deleted, so its cached tokens can be evicted. Optional.
-	OnIdentityGone func(identityKey string)
+	OnIdentityGone func(identityKey tokens.IdentityKey)
 	// ClusterWideBindings must match the controller's
 	// --cluster-wide-bindings: with it, an assignment from a binding of
 	// another namespace is honoured (v1.BindingServes). False, the
@@ -123,7 +124,7 @@ func New(kube kubernetes.Interface, crd rest.Interface, opts Options) (*Informer
 }
 
 // assignmentHandler wakes waiters and reports identities no longer used.
-func assignmentHandler(x *Index, gone func(string)) cache.ResourceEventHandler {
+func assignmentHandler(x *Index, gone func(tokens.IdentityKey)) cache.ResourceEventHandler {
 	check := func(obj any) {
 		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 			obj = d.Obj
@@ -159,7 +160,7 @@ func assignmentHandler(x *Index, gone func(string)) cache.ResourceEventHandler {
 // identityHandler wakes waiters and, when an AzureIdentity is edited into
 // another principal or deleted, reports the keys its assignments of this
 // node used, so tokens of its old self are not served from the cache.
-func identityHandler(x *Index, gone func(string)) cache.ResourceEventHandler {
+func identityHandler(x *Index, gone func(tokens.IdentityKey)) cache.ResourceEventHandler {
 	report := func(old, cur *v1.AzureIdentity) {
 		if gone == nil || old == nil {
 			return
@@ -168,7 +169,7 @@ func identityHandler(x *Index, gone func(string)) cache.ResourceEventHandler {
 		if err != nil {
 			return
 		}
-		done := map[string]bool{}
+		done := map[tokens.IdentityKey]bool{}
 		for _, o := range objs {
 			a, ok := o.(*v1.AzureAssignedIdentity)
 			if !ok {
@@ -219,7 +220,7 @@ func (x *Index) identityOf(a *v1.AzureAssignedIdentity) *v1.AzureIdentity {
 
 // identityUsed reports whether an assignment not being removed still uses
 // identity id with this key.
-func (x *Index) identityUsed(id *v1.AzureIdentity, key string) bool {
+func (x *Index) identityUsed(id *v1.AzureIdentity, key tokens.IdentityKey) bool {
 	objs, err := x.assigned.ByIndex(byIdentity, id.Namespace+"/"+id.Name)
 	if err != nil {
 		return false

@@ -330,8 +330,8 @@ func TestChangesWakeWaiters(t *testing.T) {
 
 func TestIdentityGoneIsReportedWhenTheLastAssignmentGoes(t *testing.T) {
 	x := newTestIndex(t)
-	var gone []string
-	h := assignmentHandler(x, func(k string) { gone = append(gone, k) })
+	var gone []tokens.IdentityKey
+	h := assignmentHandler(x, func(k tokens.IdentityKey) { gone = append(gone, k) })
 	a1, a2 := aai("a1", "app", "id1", v1.AssignedIDAssigned), aai("a2", "app2", "id1", v1.AssignedIDAssigned)
 	_ = x.assigned.Add(a1)
 	_ = x.assigned.Add(a2)

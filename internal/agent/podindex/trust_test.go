@@ -142,8 +142,8 @@ func TestIdentitiesForHonoursOnlyJustifiedAssignments(t *testing.T) {
 
 	edited := w.live.Identity.DeepCopy()
 	edited.Spec.ClientID = "edited-client"
-	var gone []string
-	h := identityHandler(x, func(k string) { gone = append(gone, k) })
+	var gone []tokens.IdentityKey
+	h := identityHandler(x, func(k tokens.IdentityKey) { gone = append(gone, k) })
 	_ = x.identities.Update(edited)
 	h.OnUpdate(w.live.Identity, edited)
 	select {

@@ -56,11 +56,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeBody(w, status, b)
 }
 
-// writeToken answers with a token body, encoded into a pooled buffer: the
-// warm path's one large allocation otherwise.
-func writeToken(w http.ResponseWriter, t imds.Token) {
+// writeToken answers with a token's IMDS body, encoded into a pooled
+// buffer: the warm path's one large allocation otherwise.
+func writeToken(w http.ResponseWriter, t tokens.Token, now time.Time) {
 	bp := tokenBodies.Get().(*[]byte)
-	b := t.AppendJSON((*bp)[:0])
+	b := imds.AppendToken((*bp)[:0], t.AccessToken, t.ClientID, t.Resource, t.TokenType, t.ExpiresOn, t.NotBefore, now)
 	writeBody(w, http.StatusOK, b)
 	*bp = b[:0]
 	tokenBodies.Put(bp)

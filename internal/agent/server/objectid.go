@@ -35,7 +35,7 @@ import (
 // objectIDMemory is a token source that remembers the object IDs of the
 // tokens it has handed out; tokens.Cache is one.
 type objectIDMemory interface {
-	ObjectID(identityKey string) string
+	ObjectID(identityKey tokens.IdentityKey) string
 }
 
 var _ objectIDMemory = (*tokens.Cache)(nil)
@@ -50,7 +50,7 @@ type learnFailure struct {
 
 // withObjectIDs returns a copy of list in which each identity without an
 // object ID gets the one oids has for its key.
-func withObjectIDs(list []Assigned, oids map[string]string) []Assigned {
+func withObjectIDs(list []Assigned, oids map[tokens.IdentityKey]string) []Assigned {
 	out := make([]Assigned, len(list))
 	copy(out, list)
 	for i := range out {
@@ -115,7 +115,7 @@ func (s *server) learnObjectIDs(ctx context.Context, sel Selector, list []Assign
 		return list, nil
 	}
 	if mem, ok := s.opts.Tokens.(objectIDMemory); ok {
-		known := make(map[string]string, len(list))
+		known := make(map[tokens.IdentityKey]string, len(list))
 		for _, a := range list {
 			k := a.Identity.Key()
 			if oid := mem.ObjectID(k); oid != "" {
@@ -128,12 +128,20 @@ func (s *server) learnObjectIDs(ctx context.Context, sel Selector, list []Assign
 	if len(todo) == 0 {
 		return list, nil
 	}
+	return s.learnFromTokens(ctx, list, todo, resource)
+}
+
+// learnFromTokens gets a token of each identity of todo, concurrently, and
+// fills their object IDs into list. (Apart from learnObjectIDs so that the
+// warm path, which names no object_id, does not pay for the closures'
+// variables.)
+func (s *server) learnFromTokens(ctx context.Context, list, todo []Assigned, resource string) ([]Assigned, []learnFailure) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.TokenTimeout)
 	defer cancel()
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
-		learned = make(map[string]string, len(todo))
+		learned = make(map[tokens.IdentityKey]string, len(todo))
 		failed  []learnFailure
 	)
 	for _, a := range todo {

@@ -118,7 +118,7 @@ func TestWithObjectIDsKeepsKnownOnesAndCopies(t *testing.T) {
 	a := assigned("a", clientA, resA, v1.AssignedIDAssigned)
 	b := withOID(assigned("b", clientB, "", v1.AssignedIDAssigned), oidB)
 	list := []Assigned{a, b}
-	got := withObjectIDs(list, map[string]string{a.Identity.Key(): oidA, b.Identity.Key(): "other"})
+	got := withObjectIDs(list, map[tokens.IdentityKey]string{a.Identity.Key(): oidA, b.Identity.Key(): "other"})
 	if got[0].Identity.ObjectID != oidA || got[1].Identity.ObjectID != oidB {
 		t.Fatalf("object IDs %q, %q", got[0].Identity.ObjectID, got[1].Identity.ObjectID)
 	}

@@ -132,7 +132,7 @@ func candidates(list []Assigned) []Assigned {
 		return list
 	}
 	out := make([]Assigned, 0, len(list))
-	at := make(map[string]int, len(list))
+	at := make(map[tokens.IdentityKey]int, len(list))
 	for _, a := range list {
 		if a.State == v1.AssignedIDUnassigned {
 			continue

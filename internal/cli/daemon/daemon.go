@@ -36,10 +36,11 @@ func NewMicCommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := daemonLogger(cmd, logOpts)
+			log, closeLog, err := daemonLogger(cmd, logOpts)
 			if err != nil {
 				return err
 			}
+			defer closeLog()
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return logging.Logged(log, "mic stopped", controller.Run(ctx, opts))
@@ -64,10 +65,11 @@ func NewNMICommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := daemonLogger(cmd, logOpts)
+			log, closeLog, err := daemonLogger(cmd, logOpts)
 			if err != nil {
 				return err
 			}
+			defer closeLog()
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			cfg, err := kubeclient.Config(kubeconfig)
@@ -102,10 +104,11 @@ needs the rights to change iptables (root or NET_ADMIN); --iptables must name
 the backend the agent used (auto finds it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := daemonLogger(cmd, logOpts)
+			log, closeLog, err := daemonLogger(cmd, logOpts)
 			if err != nil {
 				return err
 			}
+			defer closeLog()
 			return logging.Logged(log, "nmi cleanup failed", agent.CleanupWith(cmd.Context(), log, iptables))
 		},
 	}
@@ -115,12 +118,16 @@ the backend the agent used (auto finds it).`,
 
 // daemonLogger validates the log options and installs their logger as the
 // one of slog, klog and controller-runtime. Errors it logs are returned as
-// logging.LoggedError, which main does not print again.
-func daemonLogger(cmd *cobra.Command, o *logging.Options) (*slog.Logger, error) {
+// logging.LoggedError, which main does not print again. Lines go out
+// through a logging.BatchWriter (the agent logs every request); the
+// returned function waits for lines still being written and must run
+// before the command returns.
+func daemonLogger(cmd *cobra.Command, o *logging.Options) (*slog.Logger, func(), error) {
 	if err := o.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	log := o.New(cmd.ErrOrStderr())
+	out := logging.NewBatchWriter(cmd.ErrOrStderr())
+	log := o.New(out)
 	o.Install(log)
-	return log, nil
+	return log, out.Flush, nil
 }
