@@ -32,6 +32,13 @@ const NodeNameLabel = "nodename"
 // clients ignore it.
 const PodUIDAnnotation = "podid.io/pod-uid"
 
+// MachineAnnotation on a node-mode AzureAssignedIdentity records the
+// resource ID of the VM or scale set whose identity list mic's cloud
+// worker keeps the identity on. It outlives the node: when a node is
+// deleted first (a scale-in, a failed VM removed), the assignments of its
+// pods still name the machine to release their identity from.
+const MachineAnnotation = "podid.io/machine"
+
 // AzureAssignedIdentitySpec records that one pod may use one identity.
 type AzureAssignedIdentitySpec struct {
 	// AzureIdentityRef is a copy of the identity at assignment time.

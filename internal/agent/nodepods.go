@@ -1,33 +1,25 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/podid/podid/internal/agent/podif"
 )
 
-// nodePods watches the node's pods for the rules: their UIDs and
+// nodePods follows the node's pods for the rules: their UIDs and
 // addresses, and a signal on every change so that a starting pod gets its
-// rule at once instead of at the next repair.
+// rule at once instead of at the next repair. It shares the pod index's
+// watch (podindex.Informers.Pods): one watch of the node's pods per agent.
 type nodePods struct {
 	inf     cache.SharedIndexInformer
 	changed chan struct{}
 }
 
-func watchNodePods(kube kubernetes.Interface, nodeName string, resync time.Duration) (*nodePods, error) {
-	inf := cache.NewSharedIndexInformer(
-		cache.NewListWatchFromClient(kube.CoreV1().RESTClient(), "pods", metav1.NamespaceAll,
-			fields.OneTermEqualSelector("spec.nodeName", nodeName)),
-		&corev1.Pod{}, resync, cache.Indexers{})
+func followNodePods(inf cache.SharedIndexInformer) (*nodePods, error) {
 	n := &nodePods{inf: inf, changed: make(chan struct{}, 1)}
 	notify := func() {
 		select {
@@ -40,18 +32,9 @@ func watchNodePods(kube kubernetes.Interface, nodeName string, resync time.Durat
 		UpdateFunc: func(any, any) { notify() },
 		DeleteFunc: func(any) { notify() },
 	}); err != nil {
-		return nil, fmt.Errorf("watch the node's pods: %w", err)
+		return nil, fmt.Errorf("follow the node's pods: %w", err)
 	}
 	return n, nil
-}
-
-// start runs the watch until ctx ends and waits for its first list.
-func (n *nodePods) start(ctx context.Context) error {
-	go n.inf.Run(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), n.inf.HasSynced) {
-		return fmt.Errorf("list the node's pods: %w", context.Cause(ctx))
-	}
-	return nil
 }
 
 // list returns the node's live pods (Pending or Running).

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/podid/podid/internal/agent/netrules"
 	"github.com/podid/podid/internal/agent/peer"
@@ -142,7 +143,7 @@ func Run(ctx context.Context, cfg *rest.Config, opts *Options, log *slog.Logger)
 	var rulesOK atomic.Bool
 	rulesOK.Store(!opts.ManageIPTables)
 	if opts.ManageIPTables {
-		stop, err := manageRules(ctx, kube, opts, iptablesBinary, log, &rulesOK)
+		stop, err := manageRules(ctx, idx.Pods(), opts, iptablesBinary, log, &rulesOK)
 		if err != nil {
 			return err
 		}
@@ -236,7 +237,7 @@ func tokenSource(kube kubernetes.Interface, opts *Options, obs tokens.CacheObser
 // which SDKs retry) and the guard rejects what is not redirected, so no pod
 // reaches the node's IMDS during a restart, a rollout or after a crash.
 // Cleanup, the uninstall step, is the only way they go.
-func manageRules(ctx context.Context, kube kubernetes.Interface, opts *Options, binary string, log *slog.Logger, ok *atomic.Bool) (func(), error) {
+func manageRules(ctx context.Context, nodePodWatch cache.SharedIndexInformer, opts *Options, binary string, log *slog.Logger, ok *atomic.Bool) (func(), error) {
 	base, err := ruleInput(opts)
 	if err != nil {
 		return nil, err
@@ -247,12 +248,8 @@ func manageRules(ctx context.Context, kube kubernetes.Interface, opts *Options, 
 	src := &ruleSource{base: base, log: log}
 	var changed <-chan struct{}
 	if opts.PodInterfaces {
-		pods, err := watchNodePods(kube, opts.NodeName, opts.Resync)
+		pods, err := followNodePods(nodePodWatch)
 		if err != nil {
-			return nil, err
-		}
-		// The watch outlives this call: it ends with ctx, as the agent.
-		if err := pods.start(ctx); err != nil {
 			return nil, err
 		}
 		src.pods, changed = pods.list, pods.changed

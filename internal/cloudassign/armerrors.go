@@ -30,6 +30,10 @@ const (
 	// KindUnreachable: ARM gave no answer (connection refused, timeout);
 	// retry with back-off.
 	KindUnreachable
+	// KindMachineGone: the VM or scale set itself does not exist (404):
+	// its identities went with it, so assignments being deleted have
+	// nothing left to release.
+	KindMachineGone
 )
 
 // Failure is a classified cloud error.
@@ -89,6 +93,10 @@ func Classify(target Target, status int, code, message, retryAfter string) Failu
 		}
 		f.Message = fmt.Sprintf("%s: Azure says identity %s does not exist. Fix spec.resourceID of the AzureIdentity (az identity show -g <group> -n <name> --query id), or create the identity.",
 			code, strings.Join(f.Identities, ", "))
+	case status == http.StatusNotFound && (code == "ResourceNotFound" || code == "ResourceGroupNotFound" || code == "NotFound"):
+		f.Kind = KindMachineGone
+		f.Message = fmt.Sprintf("%s: %s %s no longer exists in Azure, and its identities went with it; pods on its nodes get no node-mode identity until they run on another machine.",
+			code, kindOf(target), target.ID)
 	case status == http.StatusForbidden || code == "AuthorizationFailed":
 		f.Kind = KindForbidden
 		action, scope := "Microsoft.Compute/virtualMachineScaleSets/write", target.ID

@@ -152,6 +152,11 @@ func TestClassify(t *testing.T) {
 			msg:  "Identity operation for resource '" + vmssID + "' failed with error 'Failed to perform resource identity operation. Status: 'NotFound'. Response: '{\"error\":{\"code\":\"NotFound\",\"message\":\"Resource '" + idB + "' does not exist.\"}}'.'.",
 			kind: KindIdentityRefused, ids: []string{idB}, fix: "Fix spec.resourceID",
 		},
+		"a deleted scale set is gone, with its identities": {
+			status: 404, code: "ResourceNotFound",
+			msg:  "The Resource 'Microsoft.Compute/virtualMachineScaleSets/aks-nodepool1-vmss' under resource group 'MC_rg' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+			kind: KindMachineGone, fix: "VMSS " + vmssID + " no longer exists in Azure",
+		},
 		"429 waits as long as Retry-After says": {status: 429, code: "TooManyRequests", retryAfter: "17", kind: KindThrottled, wait: 17 * time.Second},
 		"429 without Retry-After waits 10 s":    {status: 429, kind: KindThrottled, wait: 10 * time.Second},
 		"503 is retried":                        {status: 503, code: "ServiceUnavailable", kind: KindServer},

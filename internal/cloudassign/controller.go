@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -27,8 +28,9 @@ import (
 
 // Cache indexes.
 const (
-	indexTarget = "podid.cloud.target" // nodes by machine ID (lower case)
-	indexNode   = "podid.cloud.node"   // assignments by node name
+	indexTarget  = "podid.cloud.target"  // nodes by machine ID (lower case)
+	indexNode    = "podid.cloud.node"    // assignments by node name
+	indexMachine = "podid.cloud.machine" // assignments by podidv1.MachineAnnotation (lower case)
 )
 
 // Controller routes node-mode AzureAssignedIdentity objects (those carrying
@@ -69,6 +71,14 @@ func (c *Controller) Setup(ctx context.Context, mgr ctrl.Manager) error {
 		return []string{o.(*podidv1.AzureAssignedIdentity).Spec.NodeName}
 	}); err != nil {
 		return fmt.Errorf("index assignments by node: %w", err)
+	}
+	if err := fi.IndexField(ctx, &podidv1.AzureAssignedIdentity{}, indexMachine, func(o client.Object) []string {
+		if m := o.GetAnnotations()[podidv1.MachineAnnotation]; m != "" {
+			return []string{strings.ToLower(m)}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("index assignments by machine: %w", err)
 	}
 	if err := mgr.Add(workerLifetime{c}); err != nil {
 		return fmt.Errorf("add cloud workers: %w", err)
@@ -114,11 +124,12 @@ func (l workerLifetime) Start(ctx context.Context) error {
 }
 
 // Reconcile finds the machine of the assignment's (or node's) node and
-// triggers its worker.
+// triggers its worker. An assignment whose node is gone goes to the
+// machine it recorded (podidv1.MachineAnnotation).
 func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	nodeName, isNode := strings.CutPrefix(req.Name, "node/")
+	var a podidv1.AzureAssignedIdentity
 	if !isNode {
-		var a podidv1.AzureAssignedIdentity
 		if err := c.Client.Get(ctx, req.NamespacedName, &a); err != nil {
 			return reconcile.Result{}, client.IgnoreNotFound(err)
 		}
@@ -126,7 +137,10 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	var node corev1.Node
 	if err := c.Client.Get(ctx, types.NamespacedName{Name: nodeName}, &node); err != nil {
-		return reconcile.Result{}, client.IgnoreNotFound(err)
+		if !apierrors.IsNotFound(err) || isNode {
+			return reconcile.Result{}, client.IgnoreNotFound(err)
+		}
+		return reconcile.Result{}, c.nodeGone(ctx, &a)
 	}
 	t, err := ParseProviderID(node.Spec.ProviderID)
 	if err != nil {
@@ -178,17 +192,20 @@ func (c *Controller) source(ctx context.Context, t Target) (State, error) {
 	return s, nil
 }
 
-// assignmentsOn lists the node-mode assignments on the machine's nodes. The
-// objects are the cache's own, not copies (every burst reads them all, and
-// copying thousands of assignments per burst made most of mic's garbage in
-// node mode): callers must copy one before changing it.
+// assignmentsOn lists the node-mode assignments on the machine's nodes,
+// and those that recorded the machine and whose node is gone. The objects
+// are the cache's own, not copies (every burst reads them all, and copying
+// thousands of assignments per burst made most of mic's garbage in node
+// mode): callers must copy one before changing it.
 func (c *Controller) assignmentsOn(ctx context.Context, t Target) ([]podidv1.AzureAssignedIdentity, error) {
 	var nodes corev1.NodeList
 	if err := c.Client.List(ctx, &nodes, client.MatchingFields{indexTarget: strings.ToLower(t.ID)}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("list nodes of %s: %w", t.Name, err)
 	}
 	var out []podidv1.AzureAssignedIdentity
+	onNode := map[string]bool{}
 	for _, n := range nodes.Items {
+		onNode[n.Name] = true
 		var list podidv1.AzureAssignedIdentityList
 		if err := c.Client.List(ctx, &list, client.MatchingFields{indexNode: n.Name}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("list assignments on node %s: %w", n.Name, err)
@@ -199,7 +216,53 @@ func (c *Controller) assignmentsOn(ctx context.Context, t Target) ([]podidv1.Azu
 			}
 		}
 	}
+	var recorded podidv1.AzureAssignedIdentityList
+	if err := c.Client.List(ctx, &recorded, client.MatchingFields{indexMachine: strings.ToLower(t.ID)}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("list assignments recorded on %s: %w", t.Name, err)
+	}
+	for _, a := range recorded.Items {
+		if onNode[a.Spec.NodeName] || !controllerutil.ContainsFinalizer(&a, podidv1.AssignedIdentityFinalizer) {
+			continue
+		}
+		// A node of another machine now (its providerID was set late)
+		// is that machine's; only a node that is gone leaves it here.
+		err := c.Client.Get(ctx, types.NamespacedName{Name: a.Spec.NodeName}, &corev1.Node{})
+		if apierrors.IsNotFound(err) {
+			out = append(out, a)
+		} else if err != nil {
+			return nil, fmt.Errorf("read node %s: %w", a.Spec.NodeName, err)
+		}
+	}
 	return out, nil
+}
+
+// nodeGone handles an assignment whose node no longer exists: the worker
+// of the machine it recorded releases its identity; one that recorded no
+// machine (made before podid recorded them, or never placed) is let go at
+// once with a Warning naming what may be left on the machine.
+func (c *Controller) nodeGone(ctx context.Context, a *podidv1.AzureAssignedIdentity) error {
+	if m := a.Annotations[podidv1.MachineAnnotation]; m != "" {
+		if t, err := ParseProviderID("azure://" + m); err == nil {
+			c.worker(t).Trigger()
+			return nil
+		}
+	}
+	if a.DeletionTimestamp == nil || !controllerutil.ContainsFinalizer(a, podidv1.AssignedIdentityFinalizer) {
+		return nil // its pod goes with the node, and mic deletes it then
+	}
+	next := a.DeepCopy()
+	controllerutil.RemoveFinalizer(next, podidv1.AssignedIdentityFinalizer)
+	if err := c.Client.Update(ctx, next); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	c.warn(ctx, a, "NodeGone", nodeGoneMessage(a))
+	return nil
+}
+
+func nodeGoneMessage(a *podidv1.AzureAssignedIdentity) string {
+	return fmt.Sprintf("node %s no longer exists and AzureAssignedIdentity %s/%s recorded no machine, so podid cannot remove identity %s from the VM or scale set that held it; "+
+		"if that machine still exists and no pod there needs the identity, remove it: az vmss identity remove -g <node resource group> -n <scale set> --identities %s (az vm identity remove for a VM)",
+		a.Spec.NodeName, a.Namespace, a.Name, resourceID(a), resourceID(a))
 }
 
 func resourceID(a *podidv1.AzureAssignedIdentity) string {

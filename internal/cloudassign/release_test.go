@@ -92,3 +92,42 @@ func TestReleasingAssignmentsGoOnlyOnceTheMachineIsDone(t *testing.T) {
 		})
 	}
 }
+
+// goneMachine answers as ARM does for a VM or scale set that was deleted.
+type goneMachine struct{}
+
+func (goneMachine) Identities(context.Context, Target) (MachineIdentity, error) {
+	return MachineIdentity{}, &CallError{Op: "get", Status: 404, Code: "ResourceNotFound",
+		Message: "The Resource 'Microsoft.Compute/virtualMachineScaleSets/x' under resource group 'g' was not found."}
+}
+
+func (goneMachine) Update(context.Context, Target, Change) error {
+	panic("a machine that does not exist is never updated")
+}
+
+// When the machine itself is gone, the assignments being deleted are let
+// go (their identity went with the machine) and those still wanted are
+// told why they wait; without that, a deleted VM's assignments kept their
+// finalizer for ever, and their namespace could not be deleted.
+func TestAGoneMachineReleasesItsAssignments(t *testing.T) {
+	target, _ := ParseProviderID("azure://" + vmssID + "/virtualMachines/1")
+	var got Report
+	w := NewWorker(WorkerOptions{
+		Target: target, Machines: goneMachine{},
+		Clock: clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+		Source: func(context.Context, Target) (State, error) {
+			return State{Releasing: []string{idA}, Wanted: []string{idB}}, nil
+		},
+		Report: func(_ context.Context, _ Target, r Report) error { got = r; return nil },
+	})
+	w.burst(context.Background())
+	if !got.Released[strings.ToLower(idA)] || len(got.Released) != 1 {
+		t.Errorf("released %v, want only %s", got.Released, idA)
+	}
+	if got.Blocked == nil || got.Blocked.Kind != KindMachineGone || !strings.Contains(got.Blocked.Message, "no longer exists") {
+		t.Fatalf("blocked by %+v, want the machine named as gone", got.Blocked)
+	}
+	if got.OnMachine[strings.ToLower(idB)] {
+		t.Error("the wanted identity is reported on a machine that does not exist")
+	}
+}

@@ -38,17 +38,38 @@ func (c *Controller) report(ctx context.Context, t Target, r Report) error {
 			}
 			continue
 		}
-		errs = append(errs, c.writeStatus(ctx, t, a, id, r))
+		wrote, err := c.writeStatus(ctx, t, a, id, r)
+		if err == nil && !wrote {
+			err = c.recordMachine(ctx, t, a)
+		}
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
+// recordMachine writes the machine on the assignment
+// (podidv1.MachineAnnotation), so that its identity can be released from
+// it even after its node is deleted; writeStatus writes it with a status.
+// cached is the cache's object: it is left untouched.
+func (c *Controller) recordMachine(ctx context.Context, t Target, cached *podidv1.AzureAssignedIdentity) error {
+	if strings.EqualFold(cached.Annotations[podidv1.MachineAnnotation], t.ID) {
+		return nil
+	}
+	a := cached.DeepCopy()
+	metav1.SetMetaDataAnnotation(&a.ObjectMeta, podidv1.MachineAnnotation, t.ID)
+	if err := c.Client.Patch(ctx, a, client.MergeFrom(cached)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("record machine on AzureAssignedIdentity %s/%s: %w", a.Namespace, a.Name, err)
+	}
+	return nil
+}
+
 // writeStatus leaves cached, the cache's object, untouched and writes a
 // copy. It writes only statuses the hand-off rule gives the cloud worker
-// (assignstatus.Owner).
-func (c *Controller) writeStatus(ctx context.Context, t Target, cached *podidv1.AzureAssignedIdentity, id string, r Report) error {
+// (assignstatus.Owner), and with one the machine (recordMachine); wrote
+// reports whether it wrote.
+func (c *Controller) writeStatus(ctx context.Context, t Target, cached *podidv1.AzureAssignedIdentity, id string, r Report) (wrote bool, err error) {
 	if assignstatus.Owner(cached.Status, assignstatus.NeedsCloud(cached)) != assignstatus.CloudWorker {
-		return nil
+		return false, nil
 	}
 	now := metav1.NewTime(c.Clock.Now())
 	var (
@@ -64,24 +85,25 @@ func (c *Controller) writeStatus(ctx context.Context, t Target, cached *podidv1.
 	case r.Blocked != nil:
 		failure = cloudFailure(*r.Blocked, !r.MachineRead)
 	default:
-		return nil // not attempted yet
+		return false, nil // not attempted yet
 	}
 	if failure != nil {
 		status, changed = assignstatus.Failed(cached.Status, *failure, now)
 	}
 	if equality.Semantic.DeepEqual(status, cached.Status) {
-		return nil
+		return false, nil
 	}
 	a := cached.DeepCopy()
 	a.Status = status
+	metav1.SetMetaDataAnnotation(&a.ObjectMeta, podidv1.MachineAnnotation, t.ID)
 	// No status subresource: see api/v1.AzureAssignedIdentity.
 	if err := c.Client.Update(ctx, a); err != nil {
-		return client.IgnoreNotFound(err)
+		return false, client.IgnoreNotFound(err)
 	}
 	if failure != nil && changed {
 		c.warn(ctx, a, failure.EventReason(), failure.Text())
 	}
-	return nil
+	return true, nil
 }
 
 // cloudFailure is what assignstatus needs to know of f.

@@ -288,6 +288,11 @@ func (w *Worker) blocked(ctx context.Context, state State, on map[string]string,
 	if !ok {
 		f = Unreachable(w.o.Target, err)
 	}
+	if f.Kind == KindMachineGone {
+		// A machine that does not exist holds no identity: whatever its
+		// deleted assignments were waiting for is done.
+		on = map[string]string{}
+	}
 	f = w.steady(f, on != nil)
 	if rerr := w.report(ctx, state, on, &f); rerr != nil {
 		err = errors.Join(err, fmt.Errorf("report: %w", rerr))

@@ -3,57 +3,88 @@ package logging
 import (
 	"io"
 	"sync"
+	"time"
 )
 
-// BatchWriter writes lines to an underlying writer, several in one call
-// when several arrive at once. The first writer to find nobody writing
-// writes its line itself, at once, and then whatever others appended
-// meanwhile; those others return as soon as their line is appended. An
-// idle daemon's line therefore goes out immediately (no flush interval,
-// nothing lost at exit, no goroutine), and under load one system call
-// carries the lines of many requests: the node agent writes a line per
-// token request, and a write to a pipe costs about as much as formatting
-// the line.
+// BatchWriter writes lines to an underlying writer, several in one call.
+//
+// Without linger, the first writer to find nobody writing writes its line
+// itself, at once, and then whatever others appended meanwhile; those
+// others return as soon as their line is appended. Nothing waits while the
+// daemon is idle, and lines that arrive together share a system call.
+//
+// With linger, a line that finds nobody writing waits up to linger for
+// others, or until lingerBatch bytes have gathered, and they go out in one
+// call. The node agent writes a line per token request; under load a
+// write per line cost as much as formatting the line, and with linger one
+// write carries the lines of hundreds of requests. A Warn or Error record
+// is flushed at once (the handler calls Flush), and so is everything at a
+// clean exit (the daemon calls Flush); a crash loses at most linger's worth
+// of Info lines.
 type BatchWriter struct {
-	w io.Writer
+	w      io.Writer
+	linger time.Duration
 
 	mu      sync.Mutex
 	drained *sync.Cond // signalled when a writing turn ends
-	buf     []byte     // appended while someone writes, not yet written
+	buf     []byte     // not yet written
 	spare   []byte     // the previous batch's buffer, for reuse
 	writing bool
+	timer   *time.Timer // pending lingering flush
 }
 
-// maxBatchBuffer bounds what waits in memory: past it a writer waits for
-// the current write to finish, so a stuck output slows the daemon rather
-// than growing it.
-const maxBatchBuffer = 1 << 20
+// RequestLogLinger is the linger of a daemon that logs a line per request
+// (the node agent): long enough to gather a few hundred lines under load,
+// short enough that a line shows up in `kubectl logs` before anyone looks.
+const RequestLogLinger = 50 * time.Millisecond
 
-// NewBatchWriter returns a BatchWriter writing to w.
-func NewBatchWriter(w io.Writer) *BatchWriter {
-	b := &BatchWriter{w: w}
+const (
+	// maxBatchBuffer bounds what waits in memory: past it a writer waits
+	// for the current write to finish, so a stuck output slows the daemon
+	// rather than growing it.
+	maxBatchBuffer = 1 << 20
+	// lingerBatch is how much a lingering writer gathers before writing
+	// without waiting for the timer.
+	lingerBatch = 64 << 10
+)
+
+// NewBatchWriter returns a BatchWriter writing to w; linger 0 writes a
+// line at once when nobody else is writing.
+func NewBatchWriter(w io.Writer, linger time.Duration) *BatchWriter {
+	b := &BatchWriter{w: w, linger: linger}
 	b.drained = sync.NewCond(&b.mu)
 	return b
 }
 
-// Write writes p, or queues it behind the write in progress. A queued
-// line's error cannot reach its writer; the log has nowhere else to report
-// it anyway.
+// Write writes p, or queues it. A queued line's error cannot reach its
+// writer; the log has nowhere else to report it anyway.
 func (b *BatchWriter) Write(p []byte) (int, error) {
 	b.mu.Lock()
-	for b.writing && len(b.buf) > 0 && len(b.buf)+len(p) > maxBatchBuffer {
+	for len(b.buf) > 0 && len(b.buf)+len(p) > maxBatchBuffer && b.writing {
 		b.drained.Wait()
 	}
-	if b.writing {
+	if b.writing || (b.linger > 0 && len(b.buf)+len(p) < lingerBatch) {
 		b.buf = append(b.buf, p...)
+		if !b.writing && b.timer == nil {
+			b.timer = time.AfterFunc(b.linger, b.Flush)
+		}
 		b.mu.Unlock()
 		return len(p), nil
 	}
-	b.writing = true
+	b.buf = append(b.buf, p...)
+	b.writeTurn()
 	b.mu.Unlock()
+	return len(p), nil
+}
 
-	n, err := b.w.Write(p)
-	b.mu.Lock()
+// writeTurn writes out buf, and whatever is appended meanwhile, with mu
+// held on entry and on return (released while writing).
+func (b *BatchWriter) writeTurn() {
+	b.writing = true
+	if b.timer != nil {
+		b.timer.Stop()
+		b.timer = nil
+	}
 	for len(b.buf) > 0 {
 		batch := b.buf
 		b.buf = b.spare[:0]
@@ -68,8 +99,6 @@ func (b *BatchWriter) Write(p []byte) (int, error) {
 	}
 	b.writing = false
 	b.drained.Broadcast()
-	b.mu.Unlock()
-	return n, err
 }
 
 // Flush returns once every line written before it has been handed to the
@@ -77,6 +106,9 @@ func (b *BatchWriter) Write(p []byte) (int, error) {
 func (b *BatchWriter) Flush() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if !b.writing && len(b.buf) > 0 {
+		b.writeTurn()
+	}
 	for b.writing {
 		b.drained.Wait()
 	}

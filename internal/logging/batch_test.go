@@ -41,7 +41,7 @@ func (s *sink) snapshot() (string, int) {
 // is slow.
 func TestBatchWriterKeepsEveryLineAndBatchesUnderLoad(t *testing.T) {
 	out := &sink{slow: time.Millisecond}
-	b := NewBatchWriter(out)
+	b := NewBatchWriter(out, 0)
 	const writers, lines = 32, 200
 	var wg sync.WaitGroup
 	for g := range writers {
@@ -78,7 +78,7 @@ func TestBatchWriterKeepsEveryLineAndBatchesUnderLoad(t *testing.T) {
 // An idle daemon's line is out when Write returns.
 func TestBatchWriterWritesAnIdleLineAtOnce(t *testing.T) {
 	out := &sink{}
-	b := NewBatchWriter(out)
+	b := NewBatchWriter(out, 0)
 	_, _ = b.Write([]byte("started\n"))
 	if got, writes := out.snapshot(); got != "started\n" || writes != 1 {
 		t.Fatalf("after Write the output holds %q in %d writes", got, writes)
@@ -88,7 +88,7 @@ func TestBatchWriterWritesAnIdleLineAtOnce(t *testing.T) {
 // Flush waits for lines queued behind a write in progress.
 func TestBatchWriterFlushWaitsForQueuedLines(t *testing.T) {
 	out := &sink{gate: make(chan struct{})}
-	b := NewBatchWriter(out)
+	b := NewBatchWriter(out, 0)
 	go func() { _, _ = b.Write([]byte("one\n")) }() // blocks in the output
 	waitWriting(t, b)
 	_, _ = b.Write([]byte("two\n")) // queued: returns at once
@@ -125,7 +125,7 @@ func waitWriting(t *testing.T, b *BatchWriter) {
 // letting the daemon's memory grow without bound.
 func TestBatchWriterBoundsItsBuffer(t *testing.T) {
 	out := &sink{gate: make(chan struct{})}
-	b := NewBatchWriter(out)
+	b := NewBatchWriter(out, 0)
 	line := bytes.Repeat([]byte("x"), 64<<10)
 	go func() { _, _ = b.Write(line) }() // the writer, stuck in the output
 	waitWriting(t, b)
@@ -151,5 +151,50 @@ func TestBatchWriterBoundsItsBuffer(t *testing.T) {
 	b.Flush()
 	if got, _ := out.snapshot(); len(got) != (others+1)*len(line) {
 		t.Fatalf("%d bytes arrived, want %d", len(got), (others+1)*len(line))
+	}
+}
+
+// With linger, lines gather for that long (or up to lingerBatch) and go
+// out in one write; Flush, and a Warn record through the logger, do not
+// wait for the timer.
+func TestBatchWriterLingers(t *testing.T) {
+	out := &sink{}
+	b := NewBatchWriter(out, time.Hour)
+	for i := range 100 {
+		fmt.Fprintf(b, "line %d\n", i)
+	}
+	if got, writes := out.snapshot(); got != "" || writes != 0 {
+		t.Fatalf("lines were written before the linger ended: %d writes", writes)
+	}
+	b.Flush()
+	if got, writes := out.snapshot(); writes != 1 || strings.Count(got, "\n") != 100 {
+		t.Fatalf("Flush wrote %d lines in %d writes, want 100 in 1", strings.Count(got, "\n"), writes)
+	}
+
+	log := NewOptions(FormatJSON).New(b)
+	log.Info("gathered")
+	log.Warn("something to see now")
+	if got, _ := out.snapshot(); !strings.Contains(got, "gathered") || !strings.Contains(got, "something to see now") {
+		t.Fatalf("a Warn record waited for the linger:\n%s", got)
+	}
+
+	// Enough bytes go out without the timer.
+	line := strings.Repeat("x", 1023) + "\n"
+	_, writes0 := out.snapshot()
+	for range lingerBatch / len(line) {
+		_, _ = b.Write([]byte(line))
+	}
+	if _, writes := out.snapshot(); writes != writes0+1 {
+		t.Fatalf("%d writes after lingerBatch bytes, want 1", writes-writes0)
+	}
+
+	short := NewBatchWriter(out, 20*time.Millisecond)
+	_, _ = short.Write([]byte("late\n"))
+	deadline := time.Now().Add(5 * time.Second)
+	for got, _ := out.snapshot(); !strings.HasSuffix(got, "late\n"); got, _ = out.snapshot() {
+		if time.Now().After(deadline) {
+			t.Fatal("a lingering line never went out")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -64,6 +64,14 @@ func (h *fastHandler) Enabled(ctx context.Context, l slog.Level) bool {
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func (h *fastHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.handle(ctx, r)
+	if bw, ok := h.w.(*BatchWriter); ok && r.Level >= slog.LevelWarn {
+		bw.Flush() // what needs attention is not held back
+	}
+	return err
+}
+
+func (h *fastHandler) handle(ctx context.Context, r slog.Record) error {
 	if h.slowOnly {
 		return h.slow.Handle(ctx, r)
 	}

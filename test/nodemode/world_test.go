@@ -15,7 +15,7 @@ const (
 	micObjectID    = "0c6d3d6b-8f3e-4b1f-9a3e-5d2f4c1b7a90"
 	micSecret      = "mic-secret-value"
 	kubeletName    = "nodepool-agentpool"
-	pools          = 5 // one VMSS per test, so tests cannot disturb each other
+	pools          = 6 // one VMSS per test, so tests cannot disturb each other
 )
 
 func poolName(i int) string { return fmt.Sprintf("aks-pool%d-vmss", i) }

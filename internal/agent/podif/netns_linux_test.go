@@ -216,19 +216,15 @@ func spoofTest(t *testing.T, bridged bool) {
 		netnode.PodProcess(t, p.ns, p.uid)
 	}
 
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	imdsLines := start(t, exec.Command("ip", "netns", "exec", imds, self, "-test.run=^$"), imdsEnv+"=1")
-	if l := <-imdsLines.lines; l != "ready" {
+	imdsLines := netnode.StartHelper(t, imds, []string{imdsEnv + "=1"}, os.Stderr, 10*time.Second)
+	if l := <-imdsLines.Lines; l != "ready" {
 		t.Fatalf("IMDS stand-in: %q", l)
 	}
-	helper := start(t, exec.Command("ip", "netns", "exec", node, self, "-test.run=^$"), helperEnv+"=1",
-		"AGENT="+nodeIP+":2579", "CIDR="+cidr,
-		"PODS="+pods[0].uid+"="+pods[0].ip+","+pods[1].uid+"="+pods[1].ip)
-	planLine := <-helper.lines
-	if l := <-helper.lines; l != "ready" {
+	helper := netnode.StartHelper(t, node, []string{helperEnv + "=1",
+		"AGENT=" + nodeIP + ":2579", "CIDR=" + cidr,
+		"PODS=" + pods[0].uid + "=" + pods[0].ip + "," + pods[1].uid + "=" + pods[1].ip}, os.Stderr, 10*time.Second)
+	planLine := <-helper.Lines
+	if l := <-helper.Lines; l != "ready" {
 		t.Fatalf("helper: %q, %q", planLine, l)
 	}
 	t.Logf("helper: %s", planLine)
@@ -295,14 +291,14 @@ func spoofTest(t *testing.T, bridged bool) {
 		t.Errorf("the forward guard's REJECT did not count the spoofed SYN (%d → %d)", g0, g1)
 	}
 	expectLines(t, helper) // the agent saw nothing from B
-	if l := imdsLines.drain(); len(l) != 0 {
+	if l := drain(imdsLines); len(l) != 0 {
 		t.Errorf("the node's IMDS saw %q", l)
 	}
 
 	// The fallback: the pod-CIDR rule DNATs the same spoof, so the SYN
 	// does reach the rules and the per-pod match is what refused it.
-	helper.send(t, "cidr")
-	if l := <-helper.lines; l != "applied" {
+	helper.Send("cidr")
+	if l := <-helper.Lines; l != "applied" {
 		t.Fatalf("helper: %q", l)
 	}
 	c0 := netnode.DNATPackets(t, node, netrules.NATChain, cidr, "")
@@ -314,7 +310,13 @@ func spoofTest(t *testing.T, bridged bool) {
 		t.Errorf("the pod-CIDR rule counted %d → %d for the spoofed SYN; want more: the test cannot tell the rules from the topology", c0, c1)
 	}
 
-	helper.stop(t)
+	err := helper.Stop(10 * time.Second)
+	for l := range helper.Lines {
+		t.Logf("helper: %s", l)
+	}
+	if err != nil {
+		t.Fatalf("helper: %v", err)
+	}
 	for _, table := range []string{"nat", "filter"} {
 		if out := netnode.Run(t, "ip", "netns", "exec", node, "iptables", "-t", table, "-S"); strings.Contains(out, "PODID") {
 			t.Errorf("rules left behind in %s:\n%s", table, out)
@@ -322,80 +324,15 @@ func spoofTest(t *testing.T, bridged bool) {
 	}
 }
 
-type proc struct {
-	cmd   *exec.Cmd
-	stdin interface {
-		Write([]byte) (int, error)
-		Close() error
-	}
-	lines chan string
-	done  chan error
-}
-
-// start runs cmd with env added and its stdout lines on a channel; the
-// test's cleanup closes its stdin and kills it if it has not exited.
-func start(t *testing.T, cmd *exec.Cmd, env ...string) *proc {
-	t.Helper()
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, stdin: in, lines: make(chan string, 256), done: make(chan error, 1)}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		close(p.lines)
-		p.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = in.Close()
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-func (p *proc) send(t *testing.T, line string) {
-	t.Helper()
-	if _, err := fmt.Fprintln(p.stdin, line); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// stop closes stdin and waits for a clean exit.
-func (p *proc) stop(t *testing.T) {
-	t.Helper()
-	_ = p.stdin.Close()
-	for l := range p.lines {
-		t.Logf("helper: %s", l)
-	}
-	if err := <-p.done; err != nil {
-		t.Fatalf("helper: %v", err)
-	}
-	p.done <- nil // for the cleanup
-}
-
-// drain returns the lines printed so far.
-func (p *proc) drain() []string {
+// drain returns the lines a helper printed so far.
+func drain(h *netnode.Helper) []string {
 	var out []string
 	for {
 		select {
-		case l := <-p.lines:
+		case l, ok := <-h.Lines:
+			if !ok {
+				return out
+			}
 			out = append(out, l)
 		case <-time.After(100 * time.Millisecond):
 			return out
@@ -404,9 +341,9 @@ func (p *proc) drain() []string {
 }
 
 // expectLines checks the helper printed exactly want since the last read.
-func expectLines(t *testing.T, p *proc, want ...string) {
+func expectLines(t *testing.T, h *netnode.Helper, want ...string) {
 	t.Helper()
-	if got := p.drain(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+	if got := drain(h); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("the agent stand-in printed %q, want %q", got, want)
 	}
 }

@@ -234,6 +234,10 @@ func (x *Index) identityUsed(id *v1.AzureIdentity, key tokens.IdentityKey) bool 
 	return false
 }
 
+// Pods is the watch of this node's pods, for other users of the same
+// pods (the agent's per-pod rules) to share rather than open a second.
+func (i *Informers) Pods() cache.SharedIndexInformer { return i.informers[0] }
+
 // Start runs the informers until ctx ends.
 func (i *Informers) Start(ctx context.Context) {
 	for _, inf := range i.informers {

@@ -66,7 +66,7 @@ func requestLogger(b *testing.B) *slog.Logger {
 	if err != nil {
 		b.Fatal(err)
 	}
-	out := logging.NewBatchWriter(f)
+	out := logging.NewBatchWriter(f, logging.RequestLogLinger)
 	b.Cleanup(func() { out.Flush(); _ = f.Close() })
 	return logging.NewOptions(logging.FormatJSON).New(out)
 }

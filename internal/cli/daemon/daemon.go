@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +37,7 @@ func NewMicCommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, closeLog, err := daemonLogger(cmd, logOpts)
+			log, closeLog, err := daemonLogger(cmd, logOpts, 0)
 			if err != nil {
 				return err
 			}
@@ -65,7 +66,7 @@ func NewNMICommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, closeLog, err := daemonLogger(cmd, logOpts)
+			log, closeLog, err := daemonLogger(cmd, logOpts, logging.RequestLogLinger)
 			if err != nil {
 				return err
 			}
@@ -104,7 +105,7 @@ needs the rights to change iptables (root or NET_ADMIN); --iptables must name
 the backend the agent used (auto finds it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, closeLog, err := daemonLogger(cmd, logOpts)
+			log, closeLog, err := daemonLogger(cmd, logOpts, 0)
 			if err != nil {
 				return err
 			}
@@ -119,14 +120,14 @@ the backend the agent used (auto finds it).`,
 // daemonLogger validates the log options and installs their logger as the
 // one of slog, klog and controller-runtime. Errors it logs are returned as
 // logging.LoggedError, which main does not print again. Lines go out
-// through a logging.BatchWriter (the agent logs every request); the
-// returned function waits for lines still being written and must run
-// before the command returns.
-func daemonLogger(cmd *cobra.Command, o *logging.Options) (*slog.Logger, func(), error) {
+// through a logging.BatchWriter lingering for linger (the agent, which logs
+// every request, lingers; see logging.RequestLogLinger); the returned
+// function writes what is held and must run before the command returns.
+func daemonLogger(cmd *cobra.Command, o *logging.Options, linger time.Duration) (*slog.Logger, func(), error) {
 	if err := o.Validate(); err != nil {
 		return nil, nil, err
 	}
-	out := logging.NewBatchWriter(cmd.ErrOrStderr())
+	out := logging.NewBatchWriter(cmd.ErrOrStderr(), linger)
 	log := o.New(out)
 	o.Install(log)
 	return log, out.Flush, nil
