@@ -44,7 +44,10 @@ func taintPatch(have, want []corev1.Taint) ([]byte, error) {
 
 // removeNodeTaint waits until ready() passes, then removes the taint key
 // from node, retrying with back-off until it is gone or ctx ends. A node
-// without the taint is left as it is.
+// without the taint is left as it is. A Node that does not exist yet is
+// waited for: an agent may be ready before its kubelet has registered the
+// node (podid up starts both at once), and giving up then left the node
+// tainted for good.
 func removeNodeTaint(ctx context.Context, kube kubernetes.Interface, node, key string, ready func() error, log *slog.Logger) {
 	log = log.With("node", node, "taint", key)
 	if err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
@@ -52,22 +55,32 @@ func removeNodeTaint(ctx context.Context, kube kubernetes.Interface, node, key s
 	}); err != nil {
 		return
 	}
-	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Steps: 1 << 30, Cap: 30 * time.Second}
-	_ = wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
+	const registerPoll, maxBackoff = 500 * time.Millisecond, 30 * time.Second
+	delay, saidMissing := registerPoll, false
+	for {
 		removed, err := untaint(ctx, kube, node, key)
 		switch {
 		case apierrors.IsNotFound(err):
-			// A DaemonSet's pod runs on a registered node; no Node here
-			// means an agent run by hand or in a test, with nothing to do.
-			log.Info("no Node object of this name; no taint to remove")
+			if !saidMissing {
+				log.Info("no Node object of this name yet; waiting for it to register to remove its taint")
+				saidMissing = true
+			}
+			delay = registerPoll
 		case err != nil:
-			log.Warn("could not remove the node's agent-not-ready taint; retrying", "error", err)
-			return false, nil
+			log.Warn("could not remove the node's agent-not-ready taint; retrying", "error", err, "retry", delay.String())
+			delay = min(2*delay, maxBackoff)
 		case removed:
 			log.Info("the agent is ready: removed the node's taint, so pods may now be scheduled here")
+			return
+		default:
+			return
 		}
-		return true, nil
-	})
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+	}
 }
 
 // untaint removes key from node's taints once; removed is false when the

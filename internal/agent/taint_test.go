@@ -82,13 +82,29 @@ func TestRemoveNodeTaint(t *testing.T) {
 
 // TestRemoveNodeTaintWithoutANode gives up at once when no Node has the
 // agent's node name, instead of retrying forever.
-func TestRemoveNodeTaintWithoutANode(t *testing.T) {
+func TestRemoveNodeTaintOfANodeThatRegistersLater(t *testing.T) {
 	kube := fake.NewClientset()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	removeNodeTaint(ctx, kube, "n1", v1.AgentNotReadyTaint, func() error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if ctx.Err() != nil {
-		t.Fatal("removeNodeTaint kept retrying for a node that does not exist")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		removeNodeTaint(ctx, kube, "n1", v1.AgentNotReadyTaint, func() error { return nil }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	// The kubelet registers the node after the agent is ready.
+	time.Sleep(700 * time.Millisecond)
+	taint := corev1.Taint{Key: v1.AgentNotReadyTaint, Value: "true", Effect: corev1.TaintEffectNoSchedule}
+	if _, err := kube.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Spec: corev1.NodeSpec{Taints: []corev1.Taint{taint}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("removeNodeTaint did not finish once the node registered")
+	}
+	n, err := kube.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+	if err != nil || len(n.Spec.Taints) != 0 {
+		t.Fatalf("node taints %v (%v), want the agent's taint removed", n.Spec.Taints, err)
 	}
 }
 

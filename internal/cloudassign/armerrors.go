@@ -74,7 +74,10 @@ func Classify(target Target, status int, code, message, retryAfter string) Failu
 	case status == http.StatusTooManyRequests:
 		f.Kind = KindThrottled
 		f.RetryAfter = parseRetryAfter(retryAfter, time.Now)
-		f.Message = fmt.Sprintf("Azure throttled requests for %s (429); podid waits %s before calling again.", target.Name, f.RetryAfter)
+		// No figure in the text: it stays the same through an outage
+		// (Worker.steady), while each answer's Retry-After is obeyed and
+		// logged with the retry.
+		f.Message = fmt.Sprintf("Azure throttled requests for %s (429); podid waits as long as ARM's Retry-After asks before calling again.", target.Name)
 	case code == "LinkedAuthorizationFailed":
 		f.Kind = KindIdentityRefused
 		if m := reLinked.FindStringSubmatch(message); m != nil {
