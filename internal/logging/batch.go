@@ -63,16 +63,16 @@ func (b *BatchWriter) Write(p []byte) (int, error) {
 	for len(b.buf) > 0 && len(b.buf)+len(p) > maxBatchBuffer && b.writing {
 		b.drained.Wait()
 	}
-	if b.writing || (b.linger > 0 && len(b.buf)+len(p) < lingerBatch) {
-		b.buf = append(b.buf, p...)
-		if !b.writing && b.timer == nil {
+	b.buf = append(b.buf, p...)
+	switch {
+	case b.writing: // the writer in its turn takes it
+	case b.linger > 0 && len(b.buf) < lingerBatch:
+		if b.timer == nil {
 			b.timer = time.AfterFunc(b.linger, b.Flush)
 		}
-		b.mu.Unlock()
-		return len(p), nil
+	default:
+		b.writeTurn()
 	}
-	b.buf = append(b.buf, p...)
-	b.writeTurn()
 	b.mu.Unlock()
 	return len(p), nil
 }

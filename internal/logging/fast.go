@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -232,15 +233,7 @@ func plainString(s string) bool {
 // textNeedsQuoting is slog's rule for a plain string: empty, or holding a
 // space or an equals sign.
 func textNeedsQuoting(s string) bool {
-	if s == "" {
-		return true
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' || s[i] == '=' {
-			return true
-		}
-	}
-	return false
+	return s == "" || strings.ContainsAny(s, " =")
 }
 
 // appendRFC3339Millis is the text handler's time: RFC 3339 with exactly

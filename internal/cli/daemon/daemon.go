@@ -37,11 +37,11 @@ func NewMicCommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, closeLog, err := daemonLogger(cmd, logOpts, 0)
+			log, flushLog, err := daemonLogger(cmd, logOpts, 0)
 			if err != nil {
 				return err
 			}
-			defer closeLog()
+			defer flushLog()
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return logging.Logged(log, "mic stopped", controller.Run(ctx, opts))
@@ -66,11 +66,11 @@ func NewNMICommand(ctx context.Context) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, closeLog, err := daemonLogger(cmd, logOpts, logging.RequestLogLinger)
+			log, flushLog, err := daemonLogger(cmd, logOpts, logging.RequestLogLinger)
 			if err != nil {
 				return err
 			}
-			defer closeLog()
+			defer flushLog()
 			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			cfg, err := kubeclient.Config(kubeconfig)
@@ -105,11 +105,11 @@ needs the rights to change iptables (root or NET_ADMIN); --iptables must name
 the backend the agent used (auto finds it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, closeLog, err := daemonLogger(cmd, logOpts, 0)
+			log, flushLog, err := daemonLogger(cmd, logOpts, 0)
 			if err != nil {
 				return err
 			}
-			defer closeLog()
+			defer flushLog()
 			return logging.Logged(log, "nmi cleanup failed", agent.CleanupWith(cmd.Context(), log, iptables))
 		},
 	}
